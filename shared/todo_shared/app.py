@@ -1,0 +1,111 @@
+"""The FastAPI application both services are built on: middleware, errors, health, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+from sqlalchemy import text
+
+from todo_shared.db import create_engine, create_sessionmaker
+from todo_shared.errors import install_error_handlers
+from todo_shared.observability import RequestContextMiddleware, TrustedProxies, configure_logging
+from todo_shared.settings import ServiceSettings
+
+ServiceLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+# A readiness check returns None when fine, else a short reason shown in /readyz.
+ReadinessCheck = Callable[[FastAPI], Awaitable[str | None]]
+
+READINESS_TIMEOUT_SECONDS = 2.0
+
+
+def create_redis(settings: ServiceSettings) -> Redis:  # type: ignore[type-arg]
+    """A client that gives up quickly: Redis is an accelerator here, never a reason to hang."""
+    return Redis.from_url(
+        settings.redis_url,
+        socket_timeout=settings.redis_timeout_seconds,
+        socket_connect_timeout=settings.redis_timeout_seconds,
+    )
+
+
+async def database_check(app: FastAPI) -> str | None:
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), app.state.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception:
+        return "unreachable"
+    return None
+
+
+def _health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process answers; says nothing about its dependencies."""
+        return {"status": "ok"}
+
+    @router.get("/readyz")
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready to serve: every dependency a request needs is reachable."""
+        results = await asyncio.gather(*(check(request.app) for check in checks.values()))
+        status = {name: problem or "ok" for name, problem in zip(checks, results, strict=True)}
+        if any(results):
+            retry = str(request.app.state.settings.retry_after_seconds)
+            return JSONResponse({"detail": status}, 503, headers={"Retry-After": retry})
+        return JSONResponse({"status": "ok", "checks": status})
+
+    return router
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter],
+    service_lifespan: ServiceLifespan | None = None,
+    readiness_checks: dict[str, ReadinessCheck] | None = None,
+) -> FastAPI:
+    """Build a service: engine and Redis on `app.state`, then the service's own start-up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        app.state.engine = create_engine(settings)
+        app.state.sessionmaker = create_sessionmaker(app.state.engine)
+        app.state.redis = create_redis(settings)
+        try:
+            if service_lifespan is None:
+                yield
+            else:
+                async with service_lifespan(app):
+                    yield
+        finally:
+            await app.state.redis.aclose()
+            await app.state.engine.dispose()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app, retry_after_seconds=settings.retry_after_seconds)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["Location", "X-Total-Count", "X-Request-ID", "Retry-After"],
+    )
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        proxies=TrustedProxies(settings.trusted_proxies),
+    )
+    app.include_router(_health_router({"database": database_check, **(readiness_checks or {})}))
+    for router in routers:
+        app.include_router(router)
+    return app

@@ -1,0 +1,66 @@
+"""Async PostgreSQL engine and the one-transaction-per-request session dependency."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from todo_shared.settings import ServiceSettings
+
+_SSL_MODES_WITHOUT_VERIFY = {"require", "prefer", "allow"}
+# libpq options that asyncpg does not take as URL parameters; Neon's strings carry some.
+_LIBPQ_ONLY = {"sslmode", "channel_binding", "sslrootcert", "options", "connect_timeout"}
+
+
+def asyncpg_url(database_url: str) -> tuple[str, dict[str, Any]]:
+    """Turn a libpq-style URL (as Neon and compose give) into an asyncpg URL and connect args."""
+    parts = urlsplit(database_url)
+    scheme = "postgresql+asyncpg"
+    query = dict(parse_qsl(parts.query))
+    connect_args: dict[str, Any] = {}
+    sslmode = query.get("sslmode")
+    if sslmode in _SSL_MODES_WITHOUT_VERIFY:
+        connect_args["ssl"] = "require" if sslmode == "require" else sslmode
+    elif sslmode in {"verify-ca", "verify-full"}:
+        context = ssl.create_default_context(cafile=query.get("sslrootcert"))
+        context.check_hostname = sslmode == "verify-full"
+        connect_args["ssl"] = context
+    kept = {key: value for key, value in query.items() if key not in _LIBPQ_ONLY}
+    return urlunsplit((scheme, parts.netloc, parts.path, urlencode(kept), "")), connect_args
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    """A pooled engine whose connects and statements time out instead of hanging."""
+    url, connect_args = asyncpg_url(settings.database_url)
+    connect_args |= {
+        "timeout": settings.db_connect_timeout_seconds,
+        "command_timeout": settings.db_statement_timeout_seconds,
+        # Poolers in transaction mode (Neon's pooled endpoint, PgBouncer) cannot keep
+        # server-side prepared statements per client connection.
+        "statement_cache_size": 0 if "-pooler" in url or "pgbouncer" in url else 100,
+    }
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_connect_timeout_seconds,
+        pool_recycle=1800,
+        connect_args=connect_args,
+    )
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed before the response is sent, else rolled back."""
+    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
+    async with sessionmaker() as session, session.begin():
+        yield session

@@ -1,0 +1,130 @@
+"""One error base class, rendered by one handler, so every error body is `{"detail": ...}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+logger = logging.getLogger("todo.errors")
+
+
+class AppError(Exception):
+    """An error with the status, body and headers the client should see."""
+
+    status_code = 500
+    detail: Any = "internal server error"
+
+    def __init__(self, detail: Any = None, *, headers: dict[str, str] | None = None) -> None:
+        if detail is not None:
+            self.detail = detail
+        self.headers = headers
+        super().__init__(self.detail)
+
+
+class BadRequest(AppError):
+    status_code = 400
+    detail = "bad request"
+
+
+class Unauthorized(AppError):
+    status_code = 401
+    detail = "invalid token"
+
+    def __init__(self, detail: Any = None) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(AppError):
+    status_code = 403
+    detail = "forbidden"
+
+
+class NotFound(AppError):
+    status_code = 404
+    detail = "not found"
+
+
+class Conflict(AppError):
+    status_code = 409
+    detail = "conflict"
+
+
+class PayloadTooLarge(AppError):
+    status_code = 413
+    detail = "request body too large"
+
+
+class TooManyRequests(AppError):
+    status_code = 429
+    detail = "too many requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(headers={"Retry-After": str(max(1, retry_after))})
+
+
+class ServiceUnavailable(AppError):
+    status_code = 503
+    detail = "service temporarily unavailable"
+
+    def __init__(self, retry_after: int = 5, detail: Any = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
+def validation_details(errors: Any) -> list[dict[str, Any]]:
+    """Field errors without the submitted values: those may hold a password."""
+    return [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
+        for error in errors
+    ]
+
+
+def is_outage(exc: DBAPIError) -> bool:
+    """A lost or refused connection (retry later), as opposed to a bug such as a bad query."""
+    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+
+
+def _render(error: AppError) -> JSONResponse:
+    return JSONResponse({"detail": error.detail}, error.status_code, headers=error.headers)
+
+
+def install_error_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
+    """Map every failure to a JSON body: 400 for validation, 503 for a database outage."""
+
+    async def on_app_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AppError)
+        return _render(exc)
+
+    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return JSONResponse({"detail": validation_details(exc.errors())}, 400)
+
+    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, DBAPIError) and not is_outage(exc):
+            return await on_unexpected(request, exc)
+        logger.warning(
+            "database unavailable",
+            extra={"path": request.url.path, "error": type(exc).__name__},
+        )
+        return _render(ServiceUnavailable(retry_after_seconds))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+        return _render(AppError())
+
+    app.add_exception_handler(AppError, on_app_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    for db_error in (DBAPIError, PoolTimeoutError, OSError, TimeoutError):
+        app.add_exception_handler(db_error, on_database_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,194 @@
+"""JSON logs carrying a request id, and the one ASGI middleware every request passes through."""
+
+from __future__ import annotations
+
+import contextvars
+import ipaddress
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
+access_logger = logging.getLogger("todo.access")
+
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id and any `extra=` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        request_id = request_id_var.get()
+        if request_id:
+            entry["request_id"] = request_id
+        entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str) -> None:
+    """Route every logger, uvicorn's included, through one JSON handler on stdout."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    # Our own access line replaces uvicorn's, which would log the raw query string.
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+class TrustedProxies:
+    """Believes `X-Forwarded-For` only when the peer is one of the configured proxy networks."""
+
+    def __init__(self, networks: Iterable[str]) -> None:
+        self.networks = [ipaddress.ip_network(net, strict=False) for net in networks]
+
+    def _trusted(self, host: str) -> bool:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return any(address in net for net in self.networks)
+
+    def client_ip(self, scope: Scope) -> str:
+        """The nearest address not belonging to a trusted proxy, walking X-Forwarded-For."""
+        peer = scope.get("client")
+        host = peer[0] if peer else ""
+        if not self._trusted(host):
+            return host
+        forwarded = b",".join(
+            value for name, value in scope.get("headers", ()) if name == b"x-forwarded-for"
+        )
+        hops = [hop.strip() for hop in forwarded.decode("latin-1").split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self._trusted(hop):
+                return hop
+        return hops[0] if hops else host
+
+
+async def _send_error(send: Send, status: int, detail: str, request_id: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """Request id in and out, body size cap (413), client address, one access log line.
+
+    Pure ASGI rather than BaseHTTPMiddleware: this runs on every request of the hot path.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, proxies: TrustedProxies) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.proxies = proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = ""
+        content_length: int | None = None
+        for name, value in scope["headers"]:
+            if name == b"x-request-id":
+                candidate = value.decode("latin-1")
+                if _VALID_REQUEST_ID.fullmatch(candidate):
+                    request_id = candidate
+            elif name == b"content-length" and value.isdigit():
+                content_length = int(value)
+        request_id = request_id or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        client_ip = self.proxies.client_ip(scope)
+        scope.setdefault("state", {})["client_ip"] = client_ip
+        status = 500
+        try:
+            if content_length is not None and content_length > self.max_body_bytes:
+                status = 413
+                await _send_error(send, 413, "request body too large", request_id)
+                return
+            if content_length is None and scope["method"] not in ("GET", "HEAD", "DELETE"):
+                buffered = await self._buffer_body(receive)
+                if buffered is None:
+                    status = 413
+                    await _send_error(send, 413, "request body too large", request_id)
+                    return
+                receive = buffered
+            header = (b"x-request-id", request_id.encode())
+
+            async def send_with_id(message: Message) -> None:
+                nonlocal status
+                if message["type"] == "http.response.start":
+                    status = message["status"]
+                    message["headers"] = [*message.get("headers", ()), header]
+                await send(message)
+
+            await self.app(scope, receive, send_with_id)
+        finally:
+            access_logger.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "client_ip": client_ip,
+                },
+            )
+            request_id_var.reset(token)
+
+    async def _buffer_body(self, receive: Receive) -> Receive | None:
+        """Read a body sent without Content-Length, refusing it once it passes the cap."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        return replay
