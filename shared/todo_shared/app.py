@@ -24,7 +24,7 @@ ReadinessCheck = Callable[[FastAPI], Awaitable[str | None]]
 READINESS_TIMEOUT_SECONDS = 2.0
 
 
-def create_redis(settings: ServiceSettings) -> Redis:  # type: ignore[type-arg]
+def create_redis(settings: ServiceSettings) -> Redis:
     """A client that gives up quickly: Redis is an accelerator here, never a reason to hang."""
     return Redis.from_url(
         settings.redis_url,
