@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run every test (unit, service, e2e through the proxy, benchmark smoke) on this machine.
+# Works on a fresh machine: prepares uv, a Docker engine and (without a registry) local images.
+# Extra arguments go to pytest, e.g. `scripts/test.sh services/tasks -k paging`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v uv >/dev/null 2>&1 || python3 -m pip install --quiet uv
+bash scripts/ensure-docker.sh >&2
+images=$(bash scripts/offline-images.sh)
+eval "$images"
+export TESTCONTAINERS_RYUK_DISABLED=true
+uv sync --quiet
+
+status=0
+uv run pytest "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+    echo "test.sh: pytest collected no tests; that is a failure" >&2
+    exit 1
+fi
+exit "$status"
