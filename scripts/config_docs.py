@@ -1,0 +1,45 @@
+"""Print the configuration table of README.md from the services' settings classes.
+
+The settings classes are the one source of truth; tests/test_config_docs.py checks that
+README.md and .env.example name every variable they define.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic_settings import BaseSettings
+
+from todo_auth.settings import Settings as AuthSettings
+from todo_tasks.settings import Settings as TasksSettings
+
+SERVICES: dict[str, type[BaseSettings]] = {"auth": AuthSettings, "tasks": TasksSettings}
+
+
+def _default(field: Any) -> str:
+    value = field.get_default(call_default_factory=True)
+    if isinstance(value, list):
+        value = ",".join(map(str, value))
+    return f"`{value}`" if value not in ("", None) else "(empty)"
+
+
+def variables() -> dict[str, tuple[list[str], str, str]]:
+    """Each environment variable: the services reading it, its default, what it means."""
+    table: dict[str, tuple[list[str], str, str]] = {}
+    for service, settings in SERVICES.items():
+        for name, field in settings.model_fields.items():
+            env = name.upper()
+            services, default, doc = table.get(env, ([], _default(field), field.description or ""))
+            table[env] = ([*services, service], default, doc or field.description or "")
+    return table
+
+
+def markdown() -> str:
+    rows = ["| variable | service | default | meaning |", "|---|---|---|---|"]
+    for env, (services, default, doc) in sorted(variables().items()):
+        rows.append(f"| `{env}` | {', '.join(services)} | {default} | {doc} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown())

@@ -1,0 +1,243 @@
+"""Which tokens pass: every forged or out-of-policy form is refused, for the right reason."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import ValidationError
+
+from tests.support.issuer import TestIssuer
+from todo_shared.jwks import JwksError, parse_jwks
+from todo_shared.tokens import InvalidToken, TokenVerifier, VerifierSettings
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _hs256_with_public_key(issuer: TestIssuer) -> str:
+    """The classic key-confusion forgery: HMAC keyed with the issuer's public key bytes."""
+    public = issuer.private_key.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    header = _b64(json.dumps({"alg": "HS256", "kid": issuer.kid, "typ": "JWT"}).encode())
+    payload = _b64(json.dumps(issuer.claims()).encode())
+    signature = hmac.new(public, f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{_b64(signature)}"
+
+
+def _alg_none(issuer: TestIssuer) -> str:
+    return jwt.encode(issuer.claims(), "", algorithm="none", headers={"kid": issuer.kid})
+
+
+def _es256_with_real_kid(issuer: TestIssuer) -> str:
+    """An allowed algorithm, but not one the Ed25519 key named by the kid can verify."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    return jwt.encode(issuer.claims(), key, algorithm="ES256", headers={"kid": issuer.kid})
+
+
+def _rs256_with_real_kid(issuer: TestIssuer) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return jwt.encode(issuer.claims(), key, algorithm="RS256", headers={"kid": issuer.kid})
+
+
+def _tampered_payload(issuer: TestIssuer) -> str:
+    header, _, signature = issuer.mint("user-1").split(".")
+    payload = _b64(json.dumps(issuer.claims("user-2")).encode())
+    return f"{header}.{payload}.{signature}"
+
+
+def _signed_raw(issuer: TestIssuer, header: dict[str, Any]) -> str:
+    """Signed by the issuer's key with a header PyJWT would refuse to encode."""
+    payload = json.dumps(issuer.claims()).encode()
+    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(payload)}"
+    return f"{signing_input}.{_b64(issuer.private_key.sign(signing_input.encode()))}"
+
+
+NOW = int(time.time())
+
+# (name, forge(issuer) -> token, expected part of the logged reason)
+FORGERIES: list[tuple[str, Callable[[TestIssuer], str], str]] = [
+    ("alg none", _alg_none, "algorithm not allowed"),
+    ("HS256 keyed with the public key", _hs256_with_public_key, "algorithm not allowed"),
+    (
+        "foreign key with a real kid",
+        lambda i: i.mint(key=Ed25519PrivateKey.generate()),
+        "InvalidSignatureError",
+    ),
+    ("ES256 with the kid of an Ed25519 key", _es256_with_real_kid, "does not match the key"),
+    ("RS256 with the kid of an Ed25519 key", _rs256_with_real_kid, "does not match the key"),
+    ("payload swapped under a valid signature", _tampered_payload, "InvalidSignatureError"),
+    ("expired", lambda i: i.mint(exp=NOW - 120), "ExpiredSignatureError"),
+    ("not yet valid (nbf)", lambda i: i.mint(nbf=NOW + 3600), "ImmatureSignatureError"),
+    ("issued in the future (iat)", lambda i: i.mint(iat=NOW + 3600), "ImmatureSignatureError"),
+    ("wrong issuer", lambda i: i.mint(iss="https://evil.example"), "InvalidIssuerError"),
+    ("wrong audience", lambda i: i.mint(aud="other-api"), "InvalidAudienceError"),
+    ("wrong audience list", lambda i: i.mint(aud=["a", "b"]), "InvalidAudienceError"),
+    ("missing sub", lambda i: i.mint(None), "MissingRequiredClaimError"),
+    ("numeric sub", lambda i: i.mint(42), "InvalidSubjectError"),  # type: ignore[arg-type]
+    ("missing exp", lambda i: i.mint(exp=None), "MissingRequiredClaimError"),
+    ("missing iss", lambda i: i.mint(iss=None), "MissingRequiredClaimError"),
+    ("missing aud", lambda i: i.mint(aud=None), "MissingRequiredClaimError"),
+    ("oversize", lambda i: i.mint(padding="x" * 9000), "larger than JWT_MAX_TOKEN_BYTES"),
+    ("garbage", lambda _: "not-a-token", "malformed"),
+    ("three garbage segments", lambda _: "a.b.c", "malformed"),
+    ("empty", lambda _: "", "malformed"),
+    ("deeply nested header", lambda _: f"{_b64(b'[' * 5000)}.e30.sig", "malformed"),
+    ("header not an object", lambda _: f"{_b64(b'[1]')}.e30.sig", "malformed"),
+    ("kid missing", lambda i: i.mint(headers={"kid": None}), "missing or invalid kid"),
+    ("kid not a string", lambda i: _signed_raw(i, {"alg": "EdDSA", "kid": 7}), "malformed|kid"),
+    ("kid too long", lambda i: i.mint(headers={"kid": "k" * 300}), "missing or invalid kid"),
+    ("unknown kid", lambda i: i.mint(headers={"kid": "no-such-kid"}), "unknown kid"),
+]
+
+
+@pytest.fixture
+async def verifier(
+    issuer: TestIssuer,
+    make_settings: Callable[..., VerifierSettings],
+    make_verifier: Callable[..., TokenVerifier],
+) -> TokenVerifier:
+    return make_verifier(make_settings(issuer))
+
+
+async def test_valid_token_gives_subject_and_claims(
+    issuer: TestIssuer, verifier: TokenVerifier
+) -> None:
+    verified = await verifier.verify(issuer.mint("user-42"))
+
+    assert verified.subject == "user-42"
+    assert verified.claims["email"] == "user-42@example.com"
+    assert verified.claims["aud"] == issuer.audience
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        pytest.param({"aud": ["other-api", "todo-api"]}, id="aud list containing ours"),
+        pytest.param({"exp": NOW - 10}, id="expired within leeway"),
+        pytest.param({"nbf": NOW + 10, "iat": NOW + 10}, id="future nbf/iat within leeway"),
+        pytest.param({"iat": None}, id="no iat"),
+    ],
+)
+async def test_tolerated_forms_are_accepted(
+    issuer: TestIssuer, verifier: TokenVerifier, overrides: dict[str, Any]
+) -> None:
+    verified = await verifier.verify(issuer.mint("user-1", **overrides))
+
+    assert verified.subject == "user-1"
+
+
+@pytest.mark.parametrize(
+    ("forge", "reason"),
+    [pytest.param(forge, reason, id=name) for name, forge, reason in FORGERIES],
+)
+async def test_forged_and_invalid_tokens_are_refused(
+    issuer: TestIssuer,
+    verifier: TokenVerifier,
+    forge: Callable[[TestIssuer], str],
+    reason: str,
+) -> None:
+    await verifier.verify(issuer.mint())  # keys loaded: a refusal below is about the token
+    token = forge(issuer)
+
+    with pytest.raises(InvalidToken, match=reason):
+        await verifier.verify(token)
+
+
+@pytest.mark.parametrize("algorithms", ["none", "HS256", "EdDSA,HS512", "EdDSA,none", ""])
+def test_symmetric_and_none_algorithms_cannot_be_configured(
+    issuer: TestIssuer, make_settings: Callable[..., VerifierSettings], algorithms: str
+) -> None:
+    with pytest.raises(ValidationError, match="jwt_algorithms"):
+        make_settings(issuer, jwt_algorithms=algorithms)
+
+
+def test_algorithms_are_a_comma_list(
+    issuer: TestIssuer, make_settings: Callable[..., VerifierSettings]
+) -> None:
+    settings = make_settings(issuer, jwt_algorithms=" EdDSA , ES256 ")
+
+    assert settings.jwt_algorithms == ["EdDSA", "ES256"]
+
+
+async def test_algorithm_outside_the_configured_allowlist_is_refused(
+    issuer: TestIssuer,
+    make_settings: Callable[..., VerifierSettings],
+    make_verifier: Callable[..., TokenVerifier],
+) -> None:
+    verifier = make_verifier(make_settings(issuer, jwt_algorithms="ES256,RS256"))
+
+    with pytest.raises(InvalidToken, match="algorithm not allowed"):
+        await verifier.verify(issuer.mint())
+    assert issuer.fetch_count == 0  # refused before any key lookup
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("http://auth.example/api/auth/jwks", ""),
+        ("http://auth:8000/api/auth/jwks", "localhost"),
+        ("ftp://auth.example/jwks", "auth.example"),
+        ("not a url", ""),
+    ],
+)
+def test_plain_http_jwks_needs_an_allowed_host(url: str, allowed: str) -> None:
+    with pytest.raises(ValidationError, match="JWKS_URL must be https"):
+        VerifierSettings(jwks_url=url, jwks_allow_http_hosts=allowed)
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [("https://auth.example/api/auth/jwks", ""), ("http://auth:8000/api/auth/jwks", "auth,x")],
+)
+def test_https_or_allowed_http_jwks_is_accepted(url: str, allowed: str) -> None:
+    assert VerifierSettings(jwks_url=url, jwks_allow_http_hosts=allowed).jwks_url == url
+
+
+def _jwk(**fields: Any) -> dict[str, Any]:
+    return fields
+
+
+def test_parse_jwks_keeps_only_public_signing_keys_of_allowed_types(issuer: TestIssuer) -> None:
+    ed = issuer.public_jwk
+    ec_key = json.loads(
+        jwt.algorithms.ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key())
+    )
+    private_ed = json.loads(jwt.algorithms.OKPAlgorithm.to_jwk(Ed25519PrivateKey.generate()))
+    document = {
+        "keys": [
+            ed,
+            {**ec_key, "kid": "ec-no-alg"},
+            {**ec_key, "kid": "ec-claims-rs256", "alg": "RS256"},
+            {**ed, "kid": "encryption", "use": "enc"},
+            {**private_ed, "kid": "private"},
+            _jwk(kty="oct", k="c2VjcmV0", kid="hmac"),
+            _jwk(kty="OKP", crv="X25519", x=ed["x"], kid="x25519"),
+            {**ed, "kid": None},
+            "not an object",
+        ]
+    }
+
+    keys = parse_jwks(document, ["EdDSA", "ES256", "RS256"])
+
+    assert sorted(keys) == sorted([issuer.kid, "ec-no-alg"])
+    assert set(keys[issuer.kid].by_algorithm) == {"EdDSA"}
+    assert set(keys["ec-no-alg"].by_algorithm) == {"ES256"}
+
+
+@pytest.mark.parametrize("document", [[], {"keys": "x"}, {"keys": []}, {"nokeys": 1}])
+def test_parse_jwks_refuses_documents_without_usable_keys(document: Any) -> None:
+    with pytest.raises(JwksError):
+        parse_jwks(document, ["EdDSA"])
