@@ -65,7 +65,10 @@ def _signed_raw(issuer: TestIssuer, header: dict[str, Any]) -> str:
     return f"{signing_input}.{_b64(issuer.private_key.sign(signing_input.encode()))}"
 
 
-NOW = int(time.time())
+def _now() -> int:
+    """Read at mint time: a module-level constant would age while other suites run first."""
+    return int(time.time())
+
 
 # (name, forge(issuer) -> token, expected part of the logged reason)
 FORGERIES: list[tuple[str, Callable[[TestIssuer], str], str]] = [
@@ -79,9 +82,9 @@ FORGERIES: list[tuple[str, Callable[[TestIssuer], str], str]] = [
     ("ES256 with the kid of an Ed25519 key", _es256_with_real_kid, "does not match the key"),
     ("RS256 with the kid of an Ed25519 key", _rs256_with_real_kid, "does not match the key"),
     ("payload swapped under a valid signature", _tampered_payload, "InvalidSignatureError"),
-    ("expired", lambda i: i.mint(exp=NOW - 120), "ExpiredSignatureError"),
-    ("not yet valid (nbf)", lambda i: i.mint(nbf=NOW + 3600), "ImmatureSignatureError"),
-    ("issued in the future (iat)", lambda i: i.mint(iat=NOW + 3600), "ImmatureSignatureError"),
+    ("expired", lambda i: i.mint(exp=_now() - 120), "ExpiredSignatureError"),
+    ("not yet valid (nbf)", lambda i: i.mint(nbf=_now() + 3600), "ImmatureSignatureError"),
+    ("issued in the future (iat)", lambda i: i.mint(iat=_now() + 3600), "ImmatureSignatureError"),
     ("wrong issuer", lambda i: i.mint(iss="https://evil.example"), "InvalidIssuerError"),
     ("wrong audience", lambda i: i.mint(aud="other-api"), "InvalidAudienceError"),
     ("wrong audience list", lambda i: i.mint(aud=["a", "b"]), "InvalidAudienceError"),
@@ -125,16 +128,18 @@ async def test_valid_token_gives_subject_and_claims(
 @pytest.mark.parametrize(
     "overrides",
     [
-        pytest.param({"aud": ["other-api", "todo-api"]}, id="aud list containing ours"),
-        pytest.param({"exp": NOW - 10}, id="expired within leeway"),
-        pytest.param({"nbf": NOW + 10, "iat": NOW + 10}, id="future nbf/iat within leeway"),
-        pytest.param({"iat": None}, id="no iat"),
+        pytest.param(lambda: {"aud": ["other-api", "todo-api"]}, id="aud list containing ours"),
+        pytest.param(lambda: {"exp": _now() - 10}, id="expired within leeway"),
+        pytest.param(
+            lambda: {"nbf": _now() + 10, "iat": _now() + 10}, id="future nbf/iat within leeway"
+        ),
+        pytest.param(lambda: {"iat": None}, id="no iat"),
     ],
 )
 async def test_tolerated_forms_are_accepted(
-    issuer: TestIssuer, verifier: TokenVerifier, overrides: dict[str, Any]
+    issuer: TestIssuer, verifier: TokenVerifier, overrides: Callable[[], dict[str, Any]]
 ) -> None:
-    verified = await verifier.verify(issuer.mint("user-1", **overrides))
+    verified = await verifier.verify(issuer.mint("user-1", **overrides()))
 
     assert verified.subject == "user-1"
 

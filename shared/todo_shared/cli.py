@@ -18,7 +18,10 @@ def serve(app_path: str, settings: ServiceSettings, migrations_dir: Path) -> Non
     """Prestart (migrations, safe with replicas starting together), then exec uvicorn."""
     migrate(settings, migrations_dir)
     host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104  # inside a container
+    # The interpreter running this command has uvicorn, whatever PATH says.
     args = [
+        sys.executable,
+        "-m",
         "uvicorn",
         app_path,
         "--host",

@@ -35,8 +35,9 @@ def asyncpg_url(database_url: str) -> tuple[str, dict[str, Any]]:
     return urlunsplit((scheme, parts.netloc, parts.path, urlencode(kept), "")), connect_args
 
 
-def create_engine(settings: ServiceSettings) -> AsyncEngine:
-    """A pooled engine whose connects and statements time out instead of hanging."""
+def asyncpg_connect_args(settings: ServiceSettings) -> tuple[str, dict[str, Any]]:
+    """The SQLAlchemy asyncpg URL and the `asyncpg.connect` arguments every connection uses:
+    connects and statements time out instead of hanging."""
     url, connect_args = asyncpg_url(settings.database_url)
     connect_args |= {
         "timeout": settings.db_connect_timeout_seconds,
@@ -45,6 +46,12 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         # server-side prepared statements per client connection.
         "statement_cache_size": 0 if "-pooler" in url or "pgbouncer" in url else 100,
     }
+    return url, connect_args
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    """A pooled engine whose connects and statements time out instead of hanging."""
+    url, connect_args = asyncpg_connect_args(settings)
     return create_async_engine(
         url,
         pool_size=settings.db_pool_size,

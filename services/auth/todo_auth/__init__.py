@@ -1,0 +1,1 @@
+"""The auth service: users, password checks, EdDSA access tokens and the JWKS."""

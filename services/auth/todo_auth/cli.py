@@ -1,0 +1,35 @@
+"""`todo-auth serve | migrate | rotate-keys`: the container's command and the operator's tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from todo_auth.keys import rotate_keys
+from todo_auth.settings import Settings
+from todo_shared.cli import migrate, serve
+from todo_shared.observability import configure_logging
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="todo-auth")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="apply migrations, then serve with uvicorn")
+    commands.add_parser("migrate", help="apply pending database migrations")
+    commands.add_parser(
+        "rotate-keys",
+        help="start signing with a new key; keys no live token can name are deleted",
+    )
+    args = parser.parse_args(argv)
+    settings = Settings()
+    configure_logging(settings.log_level)
+    if args.command == "serve":
+        serve("todo_auth.main:app", settings, MIGRATIONS_DIR)
+    elif args.command == "migrate":
+        migrate(settings, MIGRATIONS_DIR)
+    else:
+        asyncio.run(rotate_keys(settings))

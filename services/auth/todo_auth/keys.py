@@ -1,0 +1,208 @@
+"""Ed25519 signing keys: creation, encryption at rest, the JWKS, signing, rotation, pruning.
+
+Keys live in the database so every replica signs with the same key and publishes the same
+set. Each replica keeps them in memory for `KEY_CACHE_SECONDS`, so a rotation reaches every
+replica within that time, and a retired key stays published for that long plus the token
+lifetime plus a clock leeway: no token it signed can outlive it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import json
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from todo_auth import repository
+from todo_auth.models import SigningKey
+from todo_auth.settings import Settings
+from todo_shared.db import create_engine, create_sessionmaker
+
+logger = logging.getLogger("todo.auth.keys")
+
+CLOCK_LEEWAY_SECONDS = 60
+_HKDF_INFO = b"todo-auth signing keys v1"
+_NONCE_BYTES = 12
+_RAW = serialization.Encoding.Raw
+
+
+class KeyDecryptionError(RuntimeError):
+    """The stored private key does not open with this KEY_ENCRYPTION_SECRET."""
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class KeyCipher:
+    """AES-256-GCM with a key derived from the secret; the kid is bound in as associated data."""
+
+    def __init__(self, secret: str) -> None:
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(
+            secret.encode()
+        )
+        self._aead = AESGCM(key)
+
+    def encrypt(self, kid: str, plaintext: bytes) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, kid.encode())
+
+    def decrypt(self, kid: str, blob: bytes) -> bytes:
+        try:
+            return self._aead.decrypt(blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], kid.encode())
+        except InvalidTag:
+            raise KeyDecryptionError(
+                f"signing key {kid} cannot be decrypted: KEY_ENCRYPTION_SECRET is not the one "
+                "it was stored with"
+            ) from None
+
+
+def thumbprint_kid(public_raw: bytes) -> str:
+    """RFC 7638 JWK thumbprint: a kid that names the key itself."""
+    members = {"crv": "Ed25519", "kty": "OKP", "x": _b64url(public_raw)}
+    canonical = json.dumps(members, separators=(",", ":"), sort_keys=True).encode()
+    return _b64url(hashlib.sha256(canonical).digest())
+
+
+def generate_key(cipher: KeyCipher) -> SigningKey:
+    private = Ed25519PrivateKey.generate()
+    public_raw = private.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
+    private_raw = private.private_bytes(
+        _RAW, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    kid = thumbprint_kid(public_raw)
+    return SigningKey(
+        kid=kid, public_key=public_raw, encrypted_private_key=cipher.encrypt(kid, private_raw)
+    )
+
+
+def public_jwk(key: SigningKey) -> dict[str, str]:
+    return {
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "x": _b64url(key.public_key),
+        "kid": key.kid,
+        "alg": "EdDSA",
+        "use": "sig",
+    }
+
+
+def publish_window(settings: Settings) -> timedelta:
+    """How long a retired key stays published: it may still sign until replicas notice."""
+    return timedelta(
+        seconds=settings.access_token_ttl_seconds
+        + settings.key_cache_seconds
+        + CLOCK_LEEWAY_SECONDS
+    )
+
+
+async def ensure_signing_key(session: AsyncSession, cipher: KeyCipher) -> None:
+    """Create the first key; replicas starting together wait on the lock, then find it."""
+    await repository.lock_signing_keys(session)
+    if not await repository.active_key_exists(session):
+        key = generate_key(cipher)
+        await repository.add_signing_key(session, key)
+        logger.info("signing key created", extra={"kid": key.kid})
+
+
+async def rotate(session: AsyncSession, cipher: KeyCipher, settings: Settings) -> tuple[str, int]:
+    """Retire the current key, add a new one, and delete keys no live token can name."""
+    await repository.lock_signing_keys(session)
+    now = datetime.now(UTC)
+    await repository.retire_active_keys(session, at=now)
+    key = generate_key(cipher)
+    await repository.add_signing_key(session, key)
+    pruned = await repository.delete_keys_retired_before(session, now - publish_window(settings))
+    return key.kid, pruned
+
+
+async def rotate_keys(settings: Settings) -> tuple[str, int]:
+    """The `rotate-keys` command: one transaction against the service's database."""
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            kid, pruned = await rotate(session, KeyCipher(settings.key_encryption_secret), settings)
+    finally:
+        await engine.dispose()
+    logger.info("signing key rotated", extra={"kid": kid, "pruned": pruned})
+    return kid, pruned
+
+
+@dataclass(frozen=True)
+class KeySet:
+    kid: str
+    private_key: Ed25519PrivateKey
+    jwks: Mapping[str, Any]
+    loaded_at: float
+
+
+class KeyStore:
+    """The keys as this replica last read them, re-read after `KEY_CACHE_SECONDS`."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        cipher: KeyCipher,
+        settings: Settings,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._cipher = cipher
+        self._settings = settings
+        self._current: KeySet | None = None
+        self._lock = asyncio.Lock()
+
+    async def current(self) -> KeySet:
+        keys = self._current
+        if keys is not None and not self._stale(keys):
+            return keys
+        async with self._lock:  # one reload at a time; the others reuse its result
+            keys = self._current
+            if keys is None or self._stale(keys):
+                keys = self._current = await self._load(keys)
+            return keys
+
+    def _stale(self, keys: KeySet) -> bool:
+        return time.monotonic() - keys.loaded_at >= self._settings.key_cache_seconds
+
+    async def _load(self, previous: KeySet | None) -> KeySet:
+        retired_after = datetime.now(UTC) - publish_window(self._settings)
+        async with self._sessionmaker() as session, session.begin():
+            rows = await repository.published_keys(session, retired_after=retired_after)
+            if not any(row.retired_at is None for row in rows):
+                await ensure_signing_key(session, self._cipher)
+                rows = await repository.published_keys(session, retired_after=retired_after)
+        signing = next(row for row in rows if row.retired_at is None)
+        if previous is not None and previous.kid == signing.kid:
+            private_key = previous.private_key
+        else:
+            raw = self._cipher.decrypt(signing.kid, signing.encrypted_private_key)
+            private_key = Ed25519PrivateKey.from_private_bytes(raw)
+            logger.info("signing with key", extra={"kid": signing.kid})
+        return KeySet(
+            kid=signing.kid,
+            private_key=private_key,
+            jwks={"keys": [public_jwk(row) for row in rows]},
+            loaded_at=time.monotonic(),
+        )
+
+    async def sign(self, claims: Mapping[str, Any]) -> str:
+        keys = await self.current()
+        return jwt.encode(
+            dict(claims), keys.private_key, algorithm="EdDSA", headers={"kid": keys.kid}
+        )

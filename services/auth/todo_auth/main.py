@@ -1,0 +1,47 @@
+"""The auth service's ASGI app: `uvicorn todo_auth.main:app` (see cli.py for `todo-auth serve`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
+
+from todo_auth.keys import KeyCipher, KeyStore
+from todo_auth.rate_limit import RateLimiter
+from todo_auth.routers import auth
+from todo_auth.settings import Settings
+from todo_auth.utils.security import PasswordHasher
+from todo_shared.app import create_app
+
+logger = logging.getLogger("todo.auth")
+
+
+def create_auth_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hasher = PasswordHasher(
+            rounds=settings.bcrypt_rounds, max_concurrency=settings.bcrypt_max_concurrency
+        )
+        app.state.hasher = hasher
+        app.state.keys = KeyStore(
+            app.state.sessionmaker, KeyCipher(settings.key_encryption_secret), settings
+        )
+        app.state.limiter = RateLimiter(app.state.redis, settings)
+        try:
+            # Creates the first key, and fails start-up now if the secret cannot open it.
+            await app.state.keys.current()
+        except (DBAPIError, OSError, TimeoutError) as exc:
+            # Start anyway: /readyz reports the database, and keys load on first use.
+            logger.warning("signing keys not loaded", extra={"error": type(exc).__name__})
+        try:
+            yield
+        finally:
+            hasher.close()
+
+    return create_app(settings, title="Todo auth", routers=[auth.router], service_lifespan=lifespan)
+
+
+app = create_auth_app(Settings())

@@ -1,0 +1,6 @@
+"""The auth service's tables (imported here so Alembic sees all of them)."""
+
+from todo_auth.models.signing_key import SigningKey
+from todo_auth.models.user import User
+
+__all__ = ["SigningKey", "User"]

@@ -1,0 +1,80 @@
+"""Signup, login and the public keys."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from todo_auth import repository
+from todo_auth.dependencies.auth import ClientIP, HasherDep, KeysDep, LimiterDep, SettingsDep
+from todo_auth.dependencies.database import SessionDep
+from todo_auth.schemas import LoginRequest, Token, UserCreate, UserPublic
+from todo_shared.errors import Conflict, Unauthorized
+
+router = APIRouter(tags=["auth"])
+
+LOGIN_FAILED = "invalid email or password"
+
+
+@router.post("/api/auth/signup", status_code=201)
+async def signup(
+    body: UserCreate,
+    session: SessionDep,
+    hasher: HasherDep,
+    limiter: LimiterDep,
+    client_ip: ClientIP,
+) -> UserPublic:
+    await limiter.check("signup", client_ip=client_ip, email=body.email)
+    # Checked first to spare a bcrypt hash; the insert still catches a concurrent winner.
+    if await repository.get_user_by_email(session, body.email) is not None:
+        raise Conflict("email already registered")
+    password_hash = await hasher.hash(body.password.get_secret_value())
+    user = await repository.add_user(session, email=body.email, password_hash=password_hash)
+    if user is None:
+        raise Conflict("email already registered")
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.post("/api/auth/login")
+async def login(
+    body: LoginRequest,
+    session: SessionDep,
+    hasher: HasherDep,
+    keys: KeysDep,
+    limiter: LimiterDep,
+    settings: SettingsDep,
+    client_ip: ClientIP,
+) -> Token:
+    """One answer, after the same bcrypt work, for an unknown email and a wrong password."""
+    await limiter.check("login", client_ip=client_ip, email=body.email)
+    user = await repository.get_user_by_email(session, body.email)
+    matches, upgraded_hash = await hasher.verify(
+        body.password.get_secret_value(), user.password_hash if user else None
+    )
+    if user is None or not matches:
+        raise Unauthorized(LOGIN_FAILED)
+    if upgraded_hash is not None:  # made with an older cost: replace it while we have the password
+        await repository.set_password_hash(session, user, upgraded_hash)
+    now = int(time.time())
+    token = await keys.sign(
+        {
+            "iss": settings.jwt_issuer,
+            "aud": settings.jwt_audience,
+            "sub": str(user.id),
+            "iat": now,
+            "exp": now + settings.access_token_ttl_seconds,
+            "email": user.email,
+        }
+    )
+    return Token(access_token=token, expires_in=settings.access_token_ttl_seconds)
+
+
+@router.get("/api/auth/jwks")
+@router.get("/.well-known/jwks.json")
+async def jwks(keys: KeysDep, settings: SettingsDep) -> JSONResponse:
+    """Every key that signed a still-valid token, and the one signing now."""
+    current = await keys.current()
+    cache = f"public, max-age={settings.jwks_max_age_seconds}"
+    return JSONResponse(dict(current.jwks), headers={"Cache-Control": cache})

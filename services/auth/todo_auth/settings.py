@@ -1,0 +1,55 @@
+"""The auth service's settings: token claims, key storage, bcrypt and rate-limit knobs."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import Field
+
+from todo_shared.settings import ServiceSettings
+
+
+def _usable_cores() -> int:
+    """Cores this process may run on (a container's cpuset, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+class Settings(ServiceSettings):
+    """Read from the environment (or `.env`); every limit here is overridable."""
+
+    jwt_issuer: str = "http://localhost:8080"
+    jwt_audience: str = "http://localhost:8080"
+    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+
+    key_encryption_secret: str = Field(
+        default="insecure-local-key-encryption-secret",
+        min_length=16,
+        description="Encrypts the private signing keys stored in the database.",
+    )
+    jwks_max_age_seconds: int = Field(default=300, ge=0, le=86_400)
+    key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        le=60,
+        description="How long a replica trusts its in-memory copy of the keys; bounds how "
+        "soon every replica signs with a rotated key.",
+    )
+
+    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
+    bcrypt_max_concurrency: int = Field(default_factory=_usable_cores, ge=1)
+
+    # A limit of 0 turns that limit off.
+    signup_ip_limit: int = Field(default=10, ge=0)
+    signup_ip_window_seconds: int = Field(default=60, ge=1)
+    signup_email_limit: int = Field(default=5, ge=0)
+    signup_email_window_seconds: int = Field(default=300, ge=1)
+    login_ip_limit: int = Field(default=30, ge=0)
+    login_ip_window_seconds: int = Field(default=60, ge=1)
+    login_email_limit: int = Field(default=10, ge=0)
+    login_email_window_seconds: int = Field(default=300, ge=1)
+
+    def secrets_to_check(self) -> dict[str, str]:
+        return super().secrets_to_check() | {"KEY_ENCRYPTION_SECRET": self.key_encryption_secret}

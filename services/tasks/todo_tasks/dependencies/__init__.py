@@ -1,0 +1,1 @@
+"""Annotated dependencies the routers declare."""

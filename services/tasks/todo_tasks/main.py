@@ -1,0 +1,39 @@
+"""The tasks service application: `todo_tasks.main:app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from todo_shared.app import create_app
+from todo_shared.tokens import keys_check, verifier_lifespan
+from todo_tasks.database import database_lifespan
+from todo_tasks.routers import tasks
+from todo_tasks.settings import Settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The token verifier (keys loaded before the first request) and the connection pool."""
+    async with verifier_lifespan(app), database_lifespan(app):
+        yield
+
+
+def create_tasks_app(settings: Settings) -> FastAPI:
+    return create_app(
+        settings,
+        title="Todo tasks",
+        routers=[tasks.router],
+        service_lifespan=lifespan,
+        readiness_checks={"keys": keys_check},
+    )
+
+
+def __getattr__(name: str) -> FastAPI:
+    """`app` is built on first use, so importing this module (as tests do) reads no environment."""
+    if name != "app":
+        raise AttributeError(name)
+    app = globals()["app"] = create_tasks_app(Settings())
+    return app

@@ -1,0 +1,53 @@
+"""The `tasks` table: owned by a token subject, listed newest first."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    String,
+    Text,
+    false,
+    func,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+TITLE_MAX_LENGTH = 255
+DESCRIPTION_MAX_LENGTH = 10_000
+
+
+class Task(SQLModel, table=True):
+    """A user's task. `user_id` is the token's `sub`: no foreign key, the auth service (or
+    Better Auth) owns users in another database."""
+
+    __tablename__ = "tasks"
+    # The list query's order: (user_id, created_at DESC, id DESC) serves both the filter and
+    # the sort, so a page is an index range scan; its leading column also indexes user_id alone.
+    __table_args__ = (
+        Index(
+            "ix_tasks_user_id_created_at_id", "user_id", text("created_at DESC"), text("id DESC")
+        ),
+    )
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    user_id: str = Field(sa_column=Column(Text, nullable=False))
+    title: str = Field(sa_column=Column(String(TITLE_MAX_LENGTH), nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    completed: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    created_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    updated_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )

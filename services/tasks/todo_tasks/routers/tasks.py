@@ -1,0 +1,107 @@
+"""The task endpoints under `/api/{user_id}/tasks`.
+
+`OwnerId` settles 401/403 before anything else happens. Responses are encoded once with
+orjson straight from the selected columns; `response_model` is there for the OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+
+from todo_shared.errors import NotFound
+from todo_tasks import repository
+from todo_tasks.dependencies.auth import OwnerId
+from todo_tasks.dependencies.database import DatabaseDep
+from todo_tasks.schemas.task import TaskComplete, TaskCreate, TaskPatch, TaskPublic, TaskUpdate
+
+MAX_BIGINT = 2**63 - 1
+# Out of range ids are a 400 here rather than an overflow in the database driver.
+TaskId = Annotated[int, Path(gt=0, le=MAX_BIGINT)]
+
+router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"])
+
+
+def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(content), status_code, headers, "application/json")
+
+
+def _found(task: repository.TaskRow | None) -> Response:
+    """Absent and not owned look the same: the query never sees another user's rows."""
+    if task is None:
+        raise NotFound
+    return _json(task)
+
+
+def _page_limit(request: Request, limit: int | None) -> int:
+    """`limit` within the configured bounds (LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)."""
+    settings = request.app.state.settings
+    if limit is None:
+        return int(settings.list_limit_default)
+    if not 1 <= limit <= settings.list_limit_max:
+        msg = f"Input should be between 1 and {settings.list_limit_max}"
+        raise RequestValidationError([{"loc": ("query", "limit"), "msg": msg, "type": "range"}])
+    return limit
+
+
+@router.get("", response_model=list[TaskPublic])
+async def list_tasks(
+    owner: OwnerId,
+    db: DatabaseDep,
+    request: Request,
+    completed: bool | None = None,
+    limit: int | None = None,
+    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+) -> Response:
+    """The caller's tasks, newest first; `X-Total-Count` is the filtered total before paging."""
+    page, total = await repository.list_tasks(
+        db, owner, completed=completed, limit=_page_limit(request, limit), offset=offset
+    )
+    return _json(page, headers={"X-Total-Count": str(total)})
+
+
+@router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
+async def create_task(owner: OwnerId, db: DatabaseDep, body: TaskCreate) -> Response:
+    task = await repository.create_task(db, owner, **body.model_dump())
+    location = f"/api/{quote(owner, safe='')}/tasks/{task['id']}"
+    return _json(task, status.HTTP_201_CREATED, {"Location": location})
+
+
+@router.get("/{task_id}", response_model=TaskPublic)
+async def read_task(owner: OwnerId, db: DatabaseDep, task_id: TaskId) -> Response:
+    return _found(await repository.get_task(db, owner, task_id))
+
+
+@router.put("/{task_id}", response_model=TaskPublic)
+async def replace_task(
+    owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskUpdate
+) -> Response:
+    return _found(await repository.replace_task(db, owner, task_id, **body.model_dump()))
+
+
+@router.patch("/{task_id}", response_model=TaskPublic)
+async def update_task(
+    owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskPatch
+) -> Response:
+    changes = body.model_dump(exclude_unset=True)
+    return _found(await repository.update_task(db, owner, task_id, changes))
+
+
+@router.patch("/{task_id}/complete", response_model=TaskPublic)
+async def complete_task(
+    owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskComplete | None = None
+) -> Response:
+    """`{"completed": bool}` sets the flag; no body, or a body without it, toggles."""
+    completed = None if body is None else body.completed
+    return _found(await repository.set_completed(db, owner, task_id, completed))
+
+
+@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_task(owner: OwnerId, db: DatabaseDep, task_id: TaskId) -> Response:
+    if not await repository.delete_task(db, owner, task_id):
+        raise NotFound
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

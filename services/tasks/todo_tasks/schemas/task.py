@@ -1,0 +1,95 @@
+"""Task bodies. Strict types: `"true"` is not a boolean and `123` is not a title.
+
+Strings are stored exactly as sent (no trimming); a title only has to contain something other
+than whitespace. PostgreSQL cannot store NUL or lone surrogates in text, so those are refused
+here as a 400 instead of failing in the database as a 500.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+
+from todo_tasks.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+
+
+def _storable(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode (no lone surrogates)") from None
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+Title = Annotated[
+    str,
+    Field(min_length=1, max_length=TITLE_MAX_LENGTH),
+    AfterValidator(_not_blank),
+    AfterValidator(_storable),
+]
+Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(_storable)]
+
+
+class _Body(BaseModel):
+    # Unknown fields (an `id` or `user_id`, say) are ignored: the owner comes from the token.
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise ValueError("may be omitted but not null")
+    return value
+
+
+class TaskBase(_Body):
+    title: Title
+    description: Description | None = None
+    completed: StrictBool = False
+
+
+class TaskCreate(TaskBase):
+    """POST: a title is required; no description means null, no `completed` means false."""
+
+
+class TaskUpdate(TaskBase):
+    """PUT replaces every writable field: an omitted description becomes null and an omitted
+    `completed` becomes false, exactly as if the task were created anew."""
+
+
+class TaskPatch(_Body):
+    """PATCH changes only the fields sent; `description: null` clears it, a null title or
+    `completed` is a 400 (they cannot be null)."""
+
+    title: Title | None = None
+    description: Description | None = None
+    completed: StrictBool | None = None
+
+    _no_nulls = field_validator("title", "completed")(_refuse_null)
+
+
+class TaskComplete(_Body):
+    """`{"completed": true|false}` sets the flag; an empty object (or no body) toggles it."""
+
+    completed: StrictBool | None = None
+
+    _no_null = field_validator("completed")(_refuse_null)
+
+
+class TaskPublic(BaseModel):
+    id: int
+    user_id: str
+    title: str
+    description: str | None
+    completed: bool
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,20 @@
+"""Configuration of the tasks service, read from the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from todo_shared.tokens import VerifierSettings
+
+
+class Settings(VerifierSettings):
+    """The shared service and token-verifier settings, plus the list endpoint's paging bounds."""
+
+    list_limit_default: int = Field(default=100, ge=1)
+    list_limit_max: int = Field(default=500, ge=1)
+
+    @model_validator(mode="after")
+    def _default_within_max(self) -> Settings:
+        if self.list_limit_default > self.list_limit_max:
+            raise ValueError("LIST_LIMIT_DEFAULT must not exceed LIST_LIMIT_MAX")
+        return self
