@@ -17,6 +17,9 @@ SERVICES: dict[str, type[BaseSettings]] = {"auth": AuthSettings, "tasks": TasksS
 
 
 def _default(field: Any) -> str:
+    factory = field.default_factory
+    if factory is not None and factory.__name__ != "<lambda>":
+        return "(computed at start-up)"
     value = field.get_default(call_default_factory=True)
     if isinstance(value, list):
         value = ",".join(map(str, value))

@@ -20,16 +20,26 @@ def _usable_cores() -> int:
 class Settings(ServiceSettings):
     """Read from the environment (or `.env`); every limit here is overridable."""
 
-    jwt_issuer: str = "http://localhost:8080"
-    jwt_audience: str = "http://localhost:8080"
-    access_token_ttl_seconds: int = Field(default=900, ge=60, le=86_400)
+    jwt_issuer: str = Field(
+        default="http://localhost:8080",
+        description="`iss` of issued tokens: the public base URL (the tasks service expects it).",
+    )
+    jwt_audience: str = Field(
+        default="http://localhost:8080",
+        description="`aud` of issued tokens (usually the same URL).",
+    )
+    access_token_ttl_seconds: int = Field(
+        default=900, ge=60, le=86_400, description="Lifetime of an access token."
+    )
 
     key_encryption_secret: str = Field(
         default="insecure-local-key-encryption-secret",
         min_length=16,
         description="Encrypts the private signing keys stored in the database.",
     )
-    jwks_max_age_seconds: int = Field(default=300, ge=0, le=86_400)
+    jwks_max_age_seconds: int = Field(
+        default=300, ge=0, le=86_400, description="`Cache-Control: max-age` of the published JWKS."
+    )
     key_cache_seconds: float = Field(
         default=5.0,
         ge=0,
@@ -38,18 +48,40 @@ class Settings(ServiceSettings):
         "soon every replica signs with a rotated key.",
     )
 
-    bcrypt_rounds: int = Field(default=12, ge=4, le=31)
-    bcrypt_max_concurrency: int = Field(default_factory=_usable_cores, ge=1)
+    bcrypt_rounds: int = Field(
+        default=12, ge=4, le=31, description="bcrypt cost; older hashes are upgraded at login."
+    )
+    bcrypt_max_concurrency: int = Field(
+        default_factory=_usable_cores,
+        ge=1,
+        description="Hashes computed at once (default: the usable cores), off the event loop.",
+    )
 
     # A limit of 0 turns that limit off.
-    signup_ip_limit: int = Field(default=10, ge=0)
-    signup_ip_window_seconds: int = Field(default=60, ge=1)
-    signup_email_limit: int = Field(default=5, ge=0)
-    signup_email_window_seconds: int = Field(default=300, ge=1)
-    login_ip_limit: int = Field(default=30, ge=0)
-    login_ip_window_seconds: int = Field(default=60, ge=1)
-    login_email_limit: int = Field(default=10, ge=0)
-    login_email_window_seconds: int = Field(default=300, ge=1)
+    signup_ip_limit: int = Field(
+        default=10, ge=0, description="Signup attempts per client IP per window (0: off)."
+    )
+    signup_ip_window_seconds: int = Field(
+        default=60, ge=1, description="Window of the signup limit per client IP."
+    )
+    signup_email_limit: int = Field(
+        default=5, ge=0, description="Signup attempts per email per window (0: off)."
+    )
+    signup_email_window_seconds: int = Field(
+        default=300, ge=1, description="Window of the signup limit per email."
+    )
+    login_ip_limit: int = Field(
+        default=30, ge=0, description="Login attempts per client IP per window (0: off)."
+    )
+    login_ip_window_seconds: int = Field(
+        default=60, ge=1, description="Window of the login limit per client IP."
+    )
+    login_email_limit: int = Field(
+        default=10, ge=0, description="Login attempts per email per window (0: off)."
+    )
+    login_email_window_seconds: int = Field(
+        default=300, ge=1, description="Window of the login limit per email."
+    )
 
     def secrets_to_check(self) -> dict[str, str]:
         return super().secrets_to_check() | {"KEY_ENCRYPTION_SECRET": self.key_encryption_secret}

@@ -10,8 +10,10 @@ from todo_shared.tokens import VerifierSettings
 class Settings(VerifierSettings):
     """The shared service and token-verifier settings, plus the list endpoint's paging bounds."""
 
-    list_limit_default: int = Field(default=100, ge=1)
-    list_limit_max: int = Field(default=500, ge=1)
+    list_limit_default: int = Field(
+        default=100, ge=1, description="Page size of a task list without `?limit=`."
+    )
+    list_limit_max: int = Field(default=500, ge=1, description="Largest `?limit=` accepted.")
 
     @model_validator(mode="after")
     def _default_within_max(self) -> Settings:

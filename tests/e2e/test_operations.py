@@ -1,0 +1,205 @@
+"""The stack under operations: replicas, key rotation, restarts and outages of its dependencies.
+
+Each test leaves the stack healthy (dependencies started again) for the next one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from functools import partial
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from tests.e2e.stack import PASSWORD, Stack, wait_until
+
+REPLICAS = 2
+# A tasks worker meeting a new kid refetches the JWKS at once, but if that fetch lands on an
+# auth worker that has not re-read its keys yet (KEY_CACHE_SECONDS), the kid stays unknown
+# until the refetch cooldown (JWKS_REFETCH_COOLDOWN_SECONDS, 30 s) and the unknown-kid memory
+# (5 s) have passed.
+KID_PROPAGATION_SECONDS = 45
+
+
+@pytest.fixture(scope="module")
+def scaled(stack: Stack) -> Stack:
+    """Two replicas of each service behind the proxy, for the rest of the module."""
+    stack.scale = {"auth": REPLICAS, "tasks": REPLICAS}
+    stack.up("--no-recreate")
+    return stack
+
+
+def _kid(token: str) -> str:
+    kid: str = jwt.get_unverified_header(token)["kid"]
+    return kid
+
+
+def _accepted(stack: Stack, path: str, token: str) -> bool:
+    response = stack.client.get(path, headers={"Authorization": f"Bearer {token}"})
+    return response.status_code == 200
+
+
+def _published_kids(stack: Stack, replica: int) -> set[str]:
+    status, jwks = stack.call_replica("auth", replica, "GET", "/api/auth/jwks")
+    assert status == 200
+    return {key["kid"] for key in jwks["keys"]}
+
+
+def test_replicas_share_the_traffic_and_the_keys(scaled: Stack) -> None:
+    assert len(scaled.container_ids("auth")) == REPLICAS
+    assert len(scaled.container_ids("tasks")) == REPLICAS
+
+    # Every auth replica publishes the same keys ...
+    jwks = [scaled.call_replica("auth", replica, "GET", "/api/auth/jwks") for replica in (1, 2)]
+    assert jwks[0] == jwks[1]
+    assert jwks[0][0] == 200
+
+    # ... and a token issued by either auth replica is accepted by either tasks replica.
+    user = scaled.new_user()
+    credentials = {"email": user.email, "password": PASSWORD}
+    for auth_replica in (1, 2):
+        status, token = scaled.call_replica(
+            "auth", auth_replica, "POST", "/api/auth/login", body=credentials
+        )
+        assert status == 200
+        for tasks_replica in (1, 2):
+            status, tasks = scaled.call_replica(
+                "tasks", tasks_replica, "GET", user.tasks_path, token=token["access_token"]
+            )
+            assert (status, tasks) == (200, [])
+
+    # Through the proxy, every request succeeds and both replicas of each service answer.
+    trace = f"e2e-scale-{uuid.uuid4().hex[:8]}"
+    statuses: Counter[int] = Counter()
+    for i in range(100):
+        headers = {**user.headers, "X-Request-ID": f"{trace}-{i}"}
+        if i % 4 == 0:
+            response = scaled.client.post(
+                "/api/auth/login", json=credentials, headers={"X-Request-ID": f"{trace}-{i}"}
+            )
+        elif i % 4 == 1:
+            response = scaled.client.post(user.tasks_path, json={"title": f"#{i}"}, headers=headers)
+        else:
+            response = scaled.client.get(user.tasks_path, headers=headers)
+        statuses[response.status_code] += 1
+    assert all(200 <= status < 300 for status in statuses), statuses
+    listed = scaled.client.get(user.tasks_path, headers=user.headers)
+    assert listed.headers["X-Total-Count"] == "25"
+
+    upstreams: dict[str, set[str]] = {"auth": set(), "tasks": set()}
+    for line in scaled.run("logs", "--no-log-prefix", "proxy").splitlines():
+        if trace in line:
+            service = "auth" if "/api/auth/" in line else "tasks"
+            upstreams[service].add(line.split("upstream=")[1].split()[0])
+    assert len(upstreams["auth"]) == REPLICAS, upstreams
+    assert len(upstreams["tasks"]) == REPLICAS, upstreams
+
+
+def test_key_rotation_keeps_issued_tokens_valid(scaled: Stack) -> None:
+    client = scaled.client
+    user = scaled.new_user()
+    old_kid = _kid(user.token)
+
+    scaled.run("exec", "-T", "auth", "todo-auth", "rotate-keys", timeout=60)
+
+    # Each replica re-reads the keys within KEY_CACHE_SECONDS: then both publish the old and
+    # the new key, and sign with the new one.
+    def new_kids() -> set[str] | None:
+        published = [_published_kids(scaled, replica) for replica in (1, 2)]
+        if published[0] == published[1] and len(published[0]) == 2:
+            return published[0] - {old_kid}
+        return None
+
+    fresh = wait_until(new_kids, 30, "both auth replicas publishing the rotated key")
+    assert old_kid not in fresh
+    new_kid = fresh.pop()
+    new_tokens = [scaled.login(user.email) for _ in range(4)]
+    assert {_kid(token) for token in new_tokens} == {new_kid}
+
+    # The token issued before the rotation still works, and so do the new ones (the tasks
+    # service fetches the JWKS again when it meets the new kid).
+    assert client.get(user.tasks_path, headers=user.headers).status_code == 200
+
+    for token in new_tokens:
+        wait_until(
+            partial(_accepted, scaled, user.tasks_path, token),
+            KID_PROPAGATION_SECONDS,
+            "the tasks service accepting a token signed with the rotated key",
+        )
+    assert client.get(user.tasks_path, headers=user.headers).status_code == 200
+
+
+def test_tasks_verify_tokens_from_a_restarted_auth_service(scaled: Stack) -> None:
+    user = scaled.new_user()
+    tasks_started = scaled.started_at("tasks")
+
+    scaled.run("restart", "auth", timeout=120)
+    scaled.wait_healthy("auth", REPLICAS)
+    scaled.wait_ready("auth")
+
+    token = wait_until(lambda: scaled.login(user.email), 30, "a login after the restart")
+    wait_until(
+        partial(_accepted, scaled, user.tasks_path, token),
+        KID_PROPAGATION_SECONDS,
+        "the tasks service accepting a token from the restarted auth service",
+    )
+    assert scaled.client.get(user.tasks_path, headers=user.headers).status_code == 200
+    assert scaled.started_at("tasks") == tasks_started  # no tasks replica was restarted
+
+
+def test_both_services_answer_503_while_postgres_is_down_and_recover(scaled: Stack) -> None:
+    client = scaled.client
+    user = scaled.new_user()
+    task = client.post(user.tasks_path, json={"title": "survives"}, headers=user.headers).json()
+    credentials = {"email": user.email, "password": PASSWORD}
+
+    scaled.run("stop", "postgres", timeout=120)
+    try:
+        for service in ("auth", "tasks"):
+            for replica in (1, 2):
+                status, _ = scaled.call_replica(service, replica, "GET", "/readyz")
+                assert status == 503, (service, replica)
+        outage: list[httpx.Response] = [
+            client.post("/api/auth/login", json=credentials),
+            client.post(
+                "/api/auth/signup",
+                json={"email": f"e2e-{uuid.uuid4().hex[:12]}@example.com", "password": PASSWORD},
+            ),
+            client.get(user.tasks_path, headers=user.headers),
+            client.post(user.tasks_path, json={"title": "lost?"}, headers=user.headers),
+        ]
+        for response in outage:
+            assert response.status_code == 503, (response.request.url, response.text)
+            assert int(response.headers["Retry-After"]) > 0
+    finally:
+        scaled.run("start", "postgres", timeout=120)
+
+    def tasks_back() -> Any:
+        response = client.get(user.tasks_path, headers=user.headers)
+        return response.json() if response.status_code == 200 else None
+
+    assert wait_until(tasks_back, 90, "the tasks service recovering") == [task]
+    wait_until(lambda: scaled.login(user.email), 60, "the auth service recovering")
+    for service in ("auth", "tasks"):
+        scaled.wait_ready(service)
+
+
+def test_task_reads_keep_working_while_redis_is_down(scaled: Stack) -> None:
+    client = scaled.client
+    user = scaled.new_user()
+    task = client.post(user.tasks_path, json={"title": "cached keys"}, headers=user.headers).json()
+
+    scaled.run("stop", "redis", timeout=120)
+    try:
+        for _ in range(10):  # enough to reach every replica and worker
+            listed = client.get(user.tasks_path, headers=user.headers)
+            assert listed.status_code == 200
+            assert listed.json() == [task]
+            fetched = client.get(f"{user.tasks_path}/{task['id']}", headers=user.headers)
+            assert fetched.json() == task
+    finally:
+        scaled.run("start", "redis", timeout=120)
+    scaled.wait_healthy("redis")
