@@ -7,10 +7,12 @@ import sys
 from pathlib import Path
 
 from todo_shared.migrations import upgrade_to_head
+from todo_shared.observability import configure_logging
 from todo_shared.settings import ServiceSettings
 
 
 def migrate(settings: ServiceSettings, migrations_dir: Path) -> None:
+    configure_logging(settings.log_level)
     upgrade_to_head(migrations_dir, settings.database_url)
 
 
@@ -31,6 +33,9 @@ def serve(app_path: str, settings: ServiceSettings, migrations_dir: Path) -> Non
         "--workers",
         os.environ.get("WEB_CONCURRENCY", "1"),
         "--no-access-log",
+        # JSON from the first line on; the app sets LOG_LEVEL when it starts.
+        "--log-config",
+        str(Path(__file__).with_name("logging.json")),
         "--no-proxy-headers",  # X-Forwarded-For is judged by our own trusted-proxy list
         "--no-server-header",
     ]

@@ -1,0 +1,40 @@
+-- The tasks service's hot paths, rotating over many users' real tokens.
+-- Args: MODE (list | one | create | complete) DATA_FILE, where each line of DATA_FILE is
+-- "user_id<TAB>access_token<TAB>task_id" (a task that user owns).
+
+local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
+dofile(here .. "common.lua")
+
+local prepared = {}
+local counter = 0
+
+local function prepare(mode, user_id, token, task_id)
+   local headers = { ["Authorization"] = "Bearer " .. token }
+   local base = "/api/" .. user_id .. "/tasks"
+   if mode == "list" then
+      return wrk.format("GET", base .. "?limit=20", headers)
+   elseif mode == "one" then
+      return wrk.format("GET", base .. "/" .. task_id, headers)
+   elseif mode == "create" then
+      headers["Content-Type"] = "application/json"
+      return wrk.format("POST", base, headers,
+         '{"title": "bench task", "description": "created under load"}')
+   elseif mode == "complete" then
+      headers["Content-Type"] = "application/json"
+      return wrk.format("PATCH", base .. "/" .. task_id .. "/complete", headers,
+         '{"completed": true}')
+   end
+   error("unknown mode " .. tostring(mode))
+end
+
+function init(args)
+   for _, row in ipairs(read_rows(args[2])) do
+      prepared[#prepared + 1] = prepare(args[1], row[1], row[2], row[3])
+   end
+   counter = ((thread_id or 1) - 1) * 7919
+end
+
+function request()
+   counter = counter + 1
+   return prepared[counter % #prepared + 1]
+end

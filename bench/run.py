@@ -1,0 +1,454 @@
+"""`python -m bench`: bring everything up, seed, load each hot path with wrk, print one table.
+
+See bench/README.md for what each row means and the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import json
+import math
+import os
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import bcrypt
+import httpx
+
+from bench import infra, seed
+from bench.load import LoadResult, ensure_wrk, run_wrk
+from bench.report import Row, render
+from todo_shared.tokens import VerifierSettings
+
+JWKS_PATH = "/api/auth/jwks"  # what the tasks service's JWKS_URL points at; only it uses it
+AUDIENCE = "todo-bench"
+BCRYPT_ROUNDS = 12
+
+# Targets (see README): each is a ratio of two numbers measured in the same run.
+LIST_VS_CEILING = 0.5
+STORM_P99_VS_IDLE = 3.0
+SIGNUP_VS_BCRYPT = 0.8
+
+
+def usable_cores() -> int:
+    return max(1, len(os.sched_getaffinity(0)))
+
+
+@dataclass
+class Config:
+    users: int = 1000
+    tasks_per_user: int = 50
+    callers: int = 100
+    seconds: float = 10.0
+    warmup_seconds: float = 2.0
+    connections: int = 32
+    auth_connections: int = 16
+    storm_connections: int = 16
+    workers: list[int] = field(default_factory=lambda: sorted({1, usable_cores()}))
+    wrk_threads: int = 1
+    bcrypt_samples: int = 5
+    settle_seconds: float = 3.0
+    json_path: Path | None = None
+    keep_logs: bool = False
+
+    @property
+    def production_workers(self) -> int:
+        """The worker count every row but the 1-worker comparison runs with (the last given)."""
+        return self.workers[-1]
+
+
+def parse_args(argv: list[str] | None) -> Config:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="seconds, tiny data (CI)")
+    parser.add_argument("--users", type=int, help="seeded users (1000)")
+    parser.add_argument("--tasks-per-user", type=int, help="seeded tasks per user (50)")
+    parser.add_argument("--callers", type=int, help="users who log in; the load rotates (100)")
+    parser.add_argument("--seconds", type=float, help="duration of each row (10)")
+    parser.add_argument("--warmup", type=float, dest="warmup_seconds", help="per server (2)")
+    parser.add_argument("--connections", type=int, help="wrk connections, task rows (32)")
+    parser.add_argument("--auth-connections", type=int, help="signup and login rows (16)")
+    parser.add_argument("--storm-connections", type=int, help="signups beside the list (16)")
+    parser.add_argument(
+        "--workers",
+        type=lambda text: sorted({int(part) for part in text.split(",")}),
+        help="worker counts for GET list vs ceiling; the largest runs every other row "
+        f"(default 1,{usable_cores()}: 1 and the usable cores)",
+    )
+    parser.add_argument("--wrk-threads", type=int, help="wrk threads (1)")
+    parser.add_argument("--json", type=Path, dest="json_path", help="also write rows as JSON")
+    parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs")
+    args = parser.parse_args(argv)
+    config = Config()
+    if args.smoke:
+        config = Config(
+            users=20,
+            tasks_per_user=5,
+            callers=5,
+            seconds=2.0,
+            warmup_seconds=0.0,
+            connections=8,
+            auth_connections=4,
+            storm_connections=4,
+            workers=[1],
+            bcrypt_samples=2,
+            settle_seconds=1.0,
+        )
+    for name, value in vars(args).items():
+        if name != "smoke" and value is not None:
+            setattr(config, name, value)
+    if config.callers > config.users:
+        parser.error("--callers cannot exceed --users")
+    return config
+
+
+def measure_bcrypt(samples: int) -> tuple[float, str]:
+    """Seconds per bcrypt-12 hash on one core (median), and a hash of the bench password."""
+    times = []
+    hashed = b""
+    for _ in range(samples):
+        started = time.perf_counter()
+        hashed = bcrypt.hashpw(seed.PASSWORD.encode(), bcrypt.gensalt(BCRYPT_ROUNDS))
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), hashed.decode()
+
+
+def access_lines(log_path: Path, paths: set[str]) -> int:
+    """How many requests for `paths` the server's JSON access log shows."""
+    count = 0
+    for line in log_path.read_text(errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("path") in paths:
+            count += 1
+    return count
+
+
+async def settle(auth_log: Path, quiet_seconds: float, limit_seconds: float = 120.0) -> None:
+    """Wait for the hashes wrk left queued to finish, so they don't weigh on the next row.
+
+    wrk stops sending at the end of a row, but the requests still in flight keep the bcrypt
+    threads busy: drained once no signup or login has been logged for `quiet_seconds`.
+    """
+    paths = {"/api/auth/signup", "/api/auth/login"}
+    deadline = time.monotonic() + limit_seconds
+    seen = access_lines(auth_log, paths)
+    quiet_since = time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.5)
+        now_seen = access_lines(auth_log, paths)
+        if now_seen != seen:
+            seen, quiet_since = now_seen, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_seconds:
+            return
+
+
+def count_jwks_fetches(log_path: Path) -> int:
+    """Access-log lines of the auth service for the JWKS path the tasks service fetches."""
+    return access_lines(log_path, {JWKS_PATH})
+
+
+class Bench:
+    """One run: servers, data and the measurements, in the order the table shows them."""
+
+    def __init__(self, config: Config, databases: infra.Databases, wrk: str, workdir: Path):
+        self.config = config
+        self.databases = databases
+        self.wrk = wrk
+        self.workdir = workdir
+        self.rows: list[Row] = []
+        self.auth_port = infra.free_port()
+        self.issuer = f"http://127.0.0.1:{self.auth_port}"
+        self.common_env = {
+            "ENVIRONMENT": "production",
+            "REDIS_URL": databases.redis_url,
+            "JWT_ISSUER": self.issuer,
+            "JWT_AUDIENCE": AUDIENCE,
+            "LOG_LEVEL": "INFO",
+        }
+        self.run_tag = secrets.token_hex(4)
+        self.load_numbers = itertools.count()
+        self.callers_path = workdir / "callers.tsv"  # read by the Lua scripts
+        self.emails_path = workdir / "emails.tsv"
+        self.idle_list: LoadResult | None = None  # the last GET list row: the storm's baseline
+
+    # -- servers ---------------------------------------------------------------------------
+
+    def start_auth(self) -> infra.Server:
+        off = "0"  # a limit of 0 turns it off: this measures throughput, not the limiter
+        env = {
+            **self.common_env,
+            "DATABASE_URL": self.databases.auth_url,
+            "KEY_ENCRYPTION_SECRET": secrets.token_urlsafe(32),
+            "WEB_CONCURRENCY": str(self.config.production_workers),
+            "BCRYPT_ROUNDS": str(BCRYPT_ROUNDS),
+            "ACCESS_TOKEN_TTL_SECONDS": "3600",
+            "SIGNUP_IP_LIMIT": off,
+            "SIGNUP_EMAIL_LIMIT": off,
+            "LOGIN_IP_LIMIT": off,
+            "LOGIN_EMAIL_LIMIT": off,
+        }
+        return infra.Server(
+            "auth",
+            infra.service_command("auth"),
+            env,
+            self.workdir / "auth.log",
+            self.auth_port,
+        )
+
+    def start_tasks(self, workers: int) -> infra.Server:
+        env = {
+            **self.common_env,
+            "DATABASE_URL": self.databases.tasks_url,
+            "JWKS_URL": f"{self.issuer}{JWKS_PATH}",
+            "JWKS_ALLOW_HTTP_HOSTS": "127.0.0.1",
+            "WEB_CONCURRENCY": str(workers),
+        }
+        port = infra.free_port()
+        log = self.workdir / f"tasks-{workers}w.log"
+        return infra.Server("tasks", infra.service_command("tasks"), env, log, port)
+
+    def start_ceiling(self, workers: int, jwks: str) -> infra.Server:
+        env = {
+            "CEILING_DATABASE_URL": self.databases.tasks_url,
+            "CEILING_JWKS": jwks,
+            "CEILING_ISSUER": self.issuer,
+            "CEILING_AUDIENCE": AUDIENCE,
+        }
+        port = infra.free_port()
+        command = infra.uvicorn_command("bench.ceiling:app", port, workers)
+        log = self.workdir / f"ceiling-{workers}w.log"
+        return infra.Server("ceiling", command, env, log, port)
+
+    # -- loads -----------------------------------------------------------------------------
+
+    async def tasks_load(
+        self, server: infra.Server, mode: str, seconds: float | None = None
+    ) -> LoadResult:
+        return await run_wrk(
+            self.wrk,
+            server.base_url,
+            "tasks.lua",
+            [mode, str(self.callers_path)],
+            connections=self.config.connections,
+            seconds=self.config.seconds if seconds is None else seconds,
+            threads=self.config.wrk_threads,
+        )
+
+    async def auth_load(self, server: infra.Server, mode: str, connections: int) -> LoadResult:
+        tag = f"{self.run_tag}-{next(self.load_numbers)}"  # fresh emails for every signup load
+        source = tag if mode == "signup" else str(self.emails_path)
+        return await run_wrk(
+            self.wrk,
+            server.base_url,
+            "auth.lua",
+            [mode, source, seed.PASSWORD],
+            connections=connections,
+            seconds=self.config.seconds,
+            threads=self.config.wrk_threads,
+        )
+
+    async def warm(self, server: infra.Server, mode: str = "list") -> None:
+        if self.config.warmup_seconds > 0:
+            await self.tasks_load(server, mode, self.config.warmup_seconds)
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def run(self, password_hash: str) -> None:
+        config = self.config
+        started = time.monotonic()
+        async with AsyncExitStack() as stack:
+            auth = self.start_auth()
+            stack.callback(auth.stop)
+            await auth.wait_ready("/readyz")  # the issuer first, as compose's depends_on does
+            tasks = self.start_tasks(config.workers[0])
+            stack.callback(lambda: tasks.stop())
+            await tasks.wait_ready("/readyz")
+
+            users = await seed.seed_users(self.databases.auth_url, config.users, password_hash)
+            newest = await seed.seed_tasks(
+                self.databases.tasks_url, [uid for uid, _ in users], config.tasks_per_user
+            )
+            callers = await seed.log_in(auth.base_url, users[: config.callers], newest)
+            seed.write_data_files(callers, self.callers_path, self.emails_path)
+            async with httpx.AsyncClient(base_url=auth.base_url) as client:
+                jwks = (await client.get("/.well-known/jwks.json")).raise_for_status().text
+
+            for workers in config.workers:
+                if workers != config.workers[0]:
+                    tasks.stop()
+                    tasks = self.start_tasks(workers)
+                    await tasks.wait_ready("/readyz")
+                await self.list_vs_ceiling(tasks, workers, jwks)
+
+            await self.storm(auth, tasks)
+            await self.task_rows(tasks)
+            await self.bcrypt_rows(auth)
+            elapsed = time.monotonic() - started
+        self.jwks_row(auth.log_path, elapsed)
+
+    async def list_vs_ceiling(self, tasks: infra.Server, workers: int, jwks: str) -> None:
+        ceiling = self.start_ceiling(workers, jwks)
+        try:
+            # Any answer means the pool is up (uvicorn serves after the lifespan started).
+            await ceiling.wait_ready("/api/-/tasks", status=401, timeout_seconds=30)
+        except RuntimeError:
+            ceiling.stop()
+            raise
+        try:
+            await self.warm(ceiling)
+            ceiling_result = await self.tasks_load(ceiling, "list")
+        finally:
+            ceiling.stop()
+        await self.warm(tasks)
+        ours = await self.tasks_load(tasks, "list")
+        ratio = ours.rps / ceiling_result.rps if ceiling_result.rps else 0.0
+        conns = self.config.connections
+        self.rows.append(
+            Row(
+                "GET list ?limit=20",
+                ours,
+                workers,
+                conns,
+                compared=f"{ratio:.2f}x ceiling",
+                target=f">= {LIST_VS_CEILING}x",
+                passed=ratio >= LIST_VS_CEILING,
+            )
+        )
+        self.rows.append(Row("  ceiling GET list", ceiling_result, workers, conns))
+        self.idle_list = ours
+
+    async def storm(self, auth: infra.Server, tasks: infra.Server) -> None:
+        storm_conns = self.config.storm_connections
+        signups, listing = await asyncio.gather(
+            self.auth_load(auth, "signup", storm_conns), self.tasks_load(tasks, "list")
+        )
+        await settle(auth.log_path, self.config.settle_seconds)
+        assert self.idle_list is not None, "the storm runs after a GET list row"
+        idle = self.idle_list.p99_ms
+        ratio = listing.p99_ms / idle if idle else math.inf
+        workers = self.config.production_workers
+        self.rows.append(
+            Row(
+                "GET list during signup storm",
+                listing,
+                workers,
+                self.config.connections,
+                compared=f"p99 {ratio:.2f}x idle ({idle:.1f} ms)",
+                target=f"<= {STORM_P99_VS_IDLE:g}x",
+                passed=ratio <= STORM_P99_VS_IDLE,
+            )
+        )
+        self.rows.append(Row("  the signup storm beside it", signups, workers, storm_conns))
+
+    async def task_rows(self, tasks: infra.Server) -> None:
+        workers = self.config.production_workers
+        for name, mode in (
+            ("GET one", "one"),
+            ("POST create", "create"),
+            ("PATCH complete", "complete"),
+        ):
+            result = await self.tasks_load(tasks, mode)
+            self.rows.append(Row(name, result, workers, self.config.connections))
+
+    async def bcrypt_rows(self, auth: infra.Server) -> None:
+        # The machine's own rate, measured now: neighbours' load at this moment counts for both.
+        seconds, _ = await asyncio.to_thread(measure_bcrypt, self.config.bcrypt_samples)
+        cores = usable_cores()
+        machine = cores / seconds
+        basis = f"{cores} x 1/{seconds * 1000:.0f} ms = {machine:.1f}/s"
+        conns = self.config.auth_connections
+        workers = self.config.production_workers
+        signup = await self.auth_load(auth, "signup", conns)
+        await settle(auth.log_path, self.config.settle_seconds)
+        ratio = signup.rps / machine
+        self.rows.append(
+            Row(
+                "POST signup (hashes/s = req/s)",
+                signup,
+                workers,
+                conns,
+                compared=f"{ratio:.2f}x bcrypt-12 ({basis})",
+                target=f">= {SIGNUP_VS_BCRYPT}x",
+                passed=ratio >= SIGNUP_VS_BCRYPT,
+            )
+        )
+        login = await self.auth_load(auth, "login", conns)
+        await settle(auth.log_path, self.config.settle_seconds)
+        self.rows.append(
+            Row(
+                "POST login (hashes/s = req/s)",
+                login,
+                workers,
+                conns,
+                compared=f"{login.rps / machine:.2f}x bcrypt-12 ({basis})",
+            )
+        )
+
+    def jwks_row(self, auth_log: Path, elapsed: float) -> None:
+        cooldown = float(VerifierSettings.model_fields["jwks_refetch_cooldown_seconds"].default)
+        fetches = count_jwks_fetches(auth_log)
+        windows = max(1, math.ceil(elapsed / cooldown))
+        self.rows.append(
+            Row(
+                "JWKS fetches, whole run",
+                compared=f"{fetches} in {elapsed:.0f} s; cooldown {cooldown:g} s: "
+                f"{windows} window(s)",
+                target="<= 1 per window",
+                passed=0 < fetches <= windows,
+                value=fetches,
+            )
+        )
+
+
+def machine_line() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"nproc {usable_cores()}, {model}, {now}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    config = parse_args(argv)
+    wrk = ensure_wrk()
+    workdir = Path(tempfile.mkdtemp(prefix="todo-bench-"))
+    print(f"bench: logs in {workdir}", file=sys.stderr)
+    _, password_hash = measure_bcrypt(1)
+    bench: Bench | None = None
+    ok = False
+    try:
+        with infra.containers() as databases:
+            bench = Bench(config, databases, wrk, workdir)
+            asyncio.run(bench.run(password_hash))
+        ok = True
+    finally:
+        if ok and not config.keep_logs:
+            shutil.rmtree(workdir, ignore_errors=True)
+        elif not ok:
+            print(f"bench: failed; servers' logs kept in {workdir}", file=sys.stderr)
+    assert bench is not None
+    print(f"\n{machine_line()}")
+    print(
+        f"seed: {config.users} users x {config.tasks_per_user} tasks, load rotates over "
+        f"{config.callers} callers' tokens; {config.seconds:g} s per row\n"
+    )
+    print(render(bench.rows))
+    if config.json_path is not None:
+        config.json_path.write_text(
+            json.dumps({"machine": machine_line(), "rows": [r.as_dict() for r in bench.rows]})
+        )
+    return 0
