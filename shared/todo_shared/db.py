@@ -67,7 +67,12 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed before the response is sent, else rolled back."""
+    """One transaction per request: committed before the response is sent, else rolled back.
+
+    A route may commit early to hand its connection back to the pool before slow work that
+    needs no database (bcrypt); whatever it does afterwards is committed here.
+    """
     sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session, session.begin():
-        yield session
+    async with sessionmaker() as session:
+        yield session  # an error raised by the route surfaces here: no commit, the close rolls back
+        await session.commit()

@@ -149,6 +149,40 @@ async def test_health_answers_while_bcrypt_storms(start_service: Fixture) -> Non
     assert max(latencies) < min(0.2, one_hash / 2), (latencies, one_hash)
 
 
+async def test_queued_hashes_hold_no_database_connection(
+    start_service: Fixture, signup: Fixture
+) -> None:
+    """A signup or login waiting for a bcrypt thread has handed its connection back.
+
+    One pooled connection, one bcrypt thread and a 1 s pool wait: if each request held its
+    connection while its hash queued (~0.25 s each at cost 12), the later ones would time out
+    waiting for the pool and answer 503.
+    """
+    async with start_service(
+        bcrypt_rounds=12,
+        bcrypt_max_concurrency=1,
+        db_pool_size=1,
+        db_max_overflow=0,
+        db_connect_timeout_seconds=1,
+    ) as service:
+        client = service.client
+        await signup(client, "known@example.com")
+        requests = [
+            client.post(
+                "/api/auth/login", json={"email": "known@example.com", "password": PASSWORD}
+            )
+            for _ in range(4)
+        ] + [
+            client.post(
+                "/api/auth/signup", json={"email": f"new{i}@example.com", "password": PASSWORD}
+            )
+            for i in range(4)
+        ]
+        statuses = [response.status_code for response in await asyncio.gather(*requests)]
+
+    assert statuses == [200] * 4 + [201] * 4
+
+
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
     metadata = MetaData()
     for model in (User, SigningKey):

@@ -30,6 +30,7 @@ async def signup(
     # Checked first to spare a bcrypt hash; the insert still catches a concurrent winner.
     if await repository.get_user_by_email(session, body.email) is not None:
         raise Conflict("email already registered")
+    await session.commit()  # no pooled connection is held while the hash waits for a thread
     password_hash = await hasher.hash(body.password.get_secret_value())
     user = await repository.add_user(session, email=body.email, password_hash=password_hash)
     if user is None:
@@ -50,6 +51,7 @@ async def login(
     """One answer, after the same bcrypt work, for an unknown email and a wrong password."""
     await limiter.check("login", client_ip=client_ip, email=body.email)
     user = await repository.get_user_by_email(session, body.email)
+    await session.commit()  # no pooled connection is held while bcrypt waits for a thread
     matches, upgraded_hash = await hasher.verify(
         body.password.get_secret_value(), user.password_hash if user else None
     )
