@@ -58,6 +58,9 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_connect_timeout_seconds,
         pool_recycle=1800,
+        # A connection broken by a database restart is replaced at checkout, not handed to a
+        # request (which would answer 503 after the database is back).
+        pool_pre_ping=True,
         connect_args=connect_args,
     )
 

@@ -30,7 +30,10 @@ def is_placeholder(secret: str) -> bool:
 class ServiceSettings(BaseSettings):
     """Environment (or `.env`) configuration shared by both services."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+    # hide_input_in_errors: a refused setting must not print the secrets around it.
+    model_config = SettingsConfigDict(
+        env_file=".env", env_ignore_empty=True, extra="ignore", hide_input_in_errors=True
+    )
 
     environment: Literal["development", "test", "production"] = Field(
         default="development",

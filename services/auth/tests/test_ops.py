@@ -10,11 +10,12 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from httpx import AsyncClient
+from httpx import ASGITransport, AsyncClient
 from passlib.context import CryptContext
 from pydantic import ValidationError
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
 from todo_auth.models import SigningKey, User
@@ -181,6 +182,35 @@ async def test_queued_hashes_hold_no_database_connection(
         statuses = [response.status_code for response in await asyncio.gather(*requests)]
 
     assert statuses == [200] * 4 + [201] * 4
+
+
+async def test_transaction_commits_before_the_response_is_sent(
+    service: Any, signup: Fixture
+) -> None:
+    """A client holding a 201 can rely on the row: the commit precedes the response."""
+    events: list[str] = []
+
+    async def recording_app(scope: Any, receive: Any, send: Any) -> None:
+        async def recording_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                events.append("response")
+            await send(message)
+
+        await service.app(scope, receive, recording_send)
+
+    def on_commit(_: Session) -> None:
+        events.append("commit")
+
+    event.listen(Session, "after_commit", on_commit)
+    try:
+        async with AsyncClient(
+            transport=ASGITransport(app=recording_app), base_url="http://auth.test"
+        ) as client:
+            await signup(client, "ordered@example.com")
+    finally:
+        event.remove(Session, "after_commit", on_commit)
+
+    assert events[-2:] == ["commit", "response"]
 
 
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:

@@ -177,6 +177,21 @@ class KeyStore:
                 keys = self._current = await self._load(keys)
             return keys
 
+    async def published(self) -> KeySet:
+        """The keys as the database has them now, for the JWKS endpoint.
+
+        A verifier fetches the JWKS when it meets a `kid` it does not know, which another
+        replica may have started signing with a moment ago; an answer from this replica's
+        cache could miss it and leave that verifier refusing the new key for its whole
+        refetch cooldown. Concurrent callers share one read.
+        """
+        requested_at = time.monotonic()
+        async with self._lock:
+            keys = self._current
+            if keys is None or keys.loaded_at < requested_at:
+                keys = self._current = await self._load(keys)
+            return keys
+
     def _stale(self, keys: KeySet) -> bool:
         return time.monotonic() - keys.loaded_at >= self._settings.key_cache_seconds
 

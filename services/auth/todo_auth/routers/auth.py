@@ -77,6 +77,6 @@ async def login(
 @router.get("/.well-known/jwks.json")
 async def jwks(keys: KeysDep, settings: SettingsDep) -> JSONResponse:
     """Every key that signed a still-valid token, and the one signing now."""
-    current = await keys.current()
+    published = await keys.published()
     cache = f"public, max-age={settings.jwks_max_age_seconds}"
-    return JSONResponse(dict(current.jwks), headers={"Cache-Control": cache})
+    return JSONResponse(dict(published.jwks), headers={"Cache-Control": cache})
