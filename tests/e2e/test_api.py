@@ -128,13 +128,17 @@ def test_the_proxy_routes_caps_bodies_and_forwards_client_details(stack: Stack) 
 
     # A client's request id is carried to the service and back; a malformed one is replaced.
     request_id = "e2e-trace-0001"
-    traced = client.get(user.tasks_path, headers={**user.headers, "X-Request-ID": request_id})
+    forged_ip = "203.0.113.9"  # a client claiming to be someone else
+    traced = client.get(
+        user.tasks_path,
+        headers={**user.headers, "X-Request-ID": request_id, "X-Forwarded-For": forged_ip},
+    )
     assert traced.headers["X-Request-ID"] == request_id
     replaced = client.get(user.tasks_path, headers={**user.headers, "X-Request-ID": "bad id!"})
     assert replaced.headers["X-Request-ID"] not in ("", "bad id!")
 
     # The service believes the proxy's X-Forwarded-For: it logs the address nginx saw (the
-    # client's), not the proxy's own.
+    # client's), neither the proxy's own nor the one the client forged.
     def logged(service: str) -> dict[str, str] | None:
         for line in stack.run("logs", "--no-log-prefix", service).splitlines():
             if request_id in line and line.startswith("{"):
@@ -145,7 +149,7 @@ def test_the_proxy_routes_caps_bodies_and_forwards_client_details(stack: Stack) 
 
     entry = wait_until(lambda: logged("tasks"), 10, "the tasks service's access log line")
     proxy_ip = stack.run("exec", "-T", "proxy", "sh", "-c", "hostname -i", timeout=30).split()[0]
-    assert entry["client_ip"] != proxy_ip
+    assert entry["client_ip"] not in (proxy_ip, forged_ip)
     proxy_line = next(
         line
         for line in stack.run("logs", "--no-log-prefix", "proxy").splitlines()
