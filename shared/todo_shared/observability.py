@@ -21,6 +21,7 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 access_logger = logging.getLogger("todo.access")
 
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -155,9 +156,13 @@ class RequestContextMiddleware:
 
             await self.app(scope, receive, send_with_id)
         finally:
-            access_logger.info(
+            # Container healthchecks probe every few seconds: their successes are DEBUG noise.
+            quiet = status < 400 and scope["path"] in _PROBE_PATHS
+            access_logger.log(
+                logging.DEBUG if quiet else logging.INFO,
                 "request",
                 extra={
+                    "request_id": request_id,
                     "method": scope["method"],
                     "path": scope["path"],
                     "status": status,

@@ -1,0 +1,106 @@
+"""The middleware every request passes: request ids, body cap, client address, access log."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from httpx import ASGITransport, AsyncClient
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from todo_shared.observability import JsonFormatter, RequestContextMiddleware, TrustedProxies
+
+MAX_BODY = 64
+PROXY = ("10.0.0.2", 5000)
+STRANGER = ("198.51.100.7", 5000)
+
+
+async def echo(request: Request) -> JSONResponse:
+    body = await request.body()
+    return JSONResponse({"size": len(body), "client_ip": request.state.client_ip})
+
+
+def make_app() -> RequestContextMiddleware:
+    app = Starlette(routes=[Route("/echo", echo, methods=["GET", "POST"]), Route("/healthz", echo)])
+    return RequestContextMiddleware(
+        app, max_body_bytes=MAX_BODY, proxies=TrustedProxies(["10.0.0.0/8"])
+    )
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[AsyncClient]:
+    async with AsyncClient(
+        transport=ASGITransport(app=make_app(), client=PROXY), base_url="http://svc.test"
+    ) as client:
+        yield client
+
+
+async def test_request_id_is_kept_when_well_formed_else_generated(client: AsyncClient) -> None:
+    kept = await client.get("/echo", headers={"X-Request-ID": "trace-1.2:3"})
+    replaced = await client.get("/echo", headers={"X-Request-ID": "no spaces\nor newlines"})
+    generated = await client.get("/echo")
+
+    assert kept.headers["X-Request-ID"] == "trace-1.2:3"
+    assert len(replaced.headers["X-Request-ID"]) == 32
+    assert generated.headers["X-Request-ID"] != replaced.headers["X-Request-ID"]
+
+
+async def test_bodies_over_the_cap_are_413_with_or_without_content_length(
+    client: AsyncClient,
+) -> None:
+    async def chunks(size: int) -> AsyncIterator[bytes]:
+        for _ in range(size):
+            yield b"x"
+
+    declared = await client.post("/echo", content=b"x" * (MAX_BODY + 1))
+    streamed = await client.post("/echo", content=chunks(MAX_BODY + 1))
+    at_cap = await client.post("/echo", content=chunks(MAX_BODY))
+
+    assert (declared.status_code, declared.json()) == (413, {"detail": "request body too large"})
+    assert streamed.status_code == 413
+    assert "X-Request-ID" in streamed.headers
+    assert (at_cap.status_code, at_cap.json()["size"]) == (200, MAX_BODY)
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        pytest.param(PROXY, "203.0.113.5", "203.0.113.5", id="proxy forwards the client"),
+        pytest.param(PROXY, "203.0.113.5, 10.0.0.9", "203.0.113.5", id="chain of proxies"),
+        pytest.param(PROXY, "1.1.1.1, 203.0.113.5", "203.0.113.5", id="forged hop ignored"),
+        pytest.param(STRANGER, "203.0.113.5", STRANGER[0], id="untrusted peer not believed"),
+        pytest.param(PROXY, None, PROXY[0], id="proxy without the header"),
+    ],
+)
+async def test_client_address_believes_only_trusted_proxies(
+    peer: tuple[str, int], forwarded: str | None, expected: str
+) -> None:
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    async with AsyncClient(
+        transport=ASGITransport(app=make_app(), client=peer), base_url="http://svc.test"
+    ) as client:
+        response = await client.get("/echo", headers=headers)
+
+    assert response.json()["client_ip"] == expected
+
+
+async def test_one_json_access_line_per_request_and_quiet_health_probes(
+    client: AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="todo.access")
+    await client.get("/echo?secret=query", headers={"X-Request-ID": "trace-42"})
+    await client.get("/healthz")
+
+    echo_line, probe_line = caplog.records
+    entry = json.loads(JsonFormatter().format(echo_line))
+    assert echo_line.levelno == logging.INFO
+    assert probe_line.levelno == logging.DEBUG
+    assert entry["msg"] == "request"
+    assert entry["request_id"] == "trace-42"
+    assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/echo", 200)
+    assert "secret" not in json.dumps(entry)  # the query string is never logged
