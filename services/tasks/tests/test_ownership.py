@@ -63,6 +63,32 @@ async def test_no_token_is_401_and_changes_nothing(
     assert await snapshot() == before
 
 
+BODY_ENDPOINTS = [endpoint for endpoint in ENDPOINTS if endpoint[0] in ("POST", "PUT", "PATCH")]
+
+
+@pytest.mark.parametrize("endpoint", BODY_ENDPOINTS, ids=endpoint_id)
+@pytest.mark.parametrize("body", [b"{", b'{"title": 123}'], ids=["malformed", "invalid"])
+async def test_who_is_calling_is_settled_before_the_body(
+    anonymous: httpx.AsyncClient,
+    as_alice: httpx.AsyncClient,
+    bob: str,
+    bob_task: dict[str, Any],
+    snapshot: Snapshot,
+    endpoint: tuple[str, str, Any],
+    body: bytes,
+) -> None:
+    """A bad body changes nothing about 401 and 403: neither depends on what was sent."""
+    method, path, _ = endpoint
+    url = f"/api/{bob}/tasks" + path.format(id=bob_task["id"])
+    headers = {"Content-Type": "application/json"}
+    before = await snapshot()
+    no_token = await anonymous.request(method, url, content=body, headers=headers)
+    not_yours = await as_alice.request(method, url, content=body, headers=headers)
+    assert (no_token.status_code, no_token.json()) == (401, {"detail": "invalid token"})
+    assert (not_yours.status_code, not_yours.json()) == (403, {"detail": "forbidden"})
+    assert await snapshot() == before
+
+
 def _b64(part: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
 

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 
 from todo_shared.errors import NotFound
 from todo_tasks import repository
-from todo_tasks.dependencies.auth import OwnerId
+from todo_tasks.dependencies.auth import OwnerId, OwnerRoute
 from todo_tasks.dependencies.database import DatabaseDep
 from todo_tasks.schemas.task import TaskComplete, TaskCreate, TaskPatch, TaskPublic, TaskUpdate
 
@@ -23,7 +23,7 @@ MAX_BIGINT = 2**63 - 1
 # Out of range ids are a 400 here rather than an overflow in the database driver.
 TaskId = Annotated[int, Path(gt=0, le=MAX_BIGINT)]
 
-router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"])
+router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], route_class=OwnerRoute)
 
 
 def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
