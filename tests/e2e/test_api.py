@@ -7,7 +7,7 @@ from datetime import datetime
 
 import jwt
 
-from tests.e2e.stack import Stack, wait_until
+from tests.e2e.stack import PASSWORD, Stack, wait_until
 
 
 def test_a_users_whole_journey(stack: Stack) -> None:
@@ -72,6 +72,14 @@ def test_a_users_whole_journey(stack: Stack) -> None:
     assert gone.status_code == 404
     assert gone.json() == {"detail": "not found"}
     assert client.get(user.tasks_path, headers=user.headers).json() == []
+
+    # Nothing of the user's secrets reached a log line of any container on the way.
+    wrong = client.post("/api/auth/login", json={"email": user.email, "password": "wrong pass"})
+    assert wrong.status_code == 401
+    logs = stack.run("logs", "--no-log-prefix", "auth", "tasks", "proxy")
+    assert '"path": "/api/auth/login", "status": 401' in logs  # the lines are there to read
+    for secret in (PASSWORD, "wrong pass", user.token, user.token.split(".")[2], "$2b$"):
+        assert secret not in logs
 
 
 def test_two_users_see_only_their_own_tasks(stack: Stack) -> None:
