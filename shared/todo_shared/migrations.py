@@ -22,6 +22,11 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
     return config
 
 
+def migration_lock_id(migrations_dir: str) -> int:
+    """The advisory lock a service's migrations run under (one per migrations folder)."""
+    return zlib.crc32(migrations_dir.encode())
+
+
 def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:
     """Apply every pending migration; replicas starting together wait for one another."""
     command.upgrade(alembic_config(migrations_dir, database_url), "head")
@@ -34,7 +39,7 @@ def run_env(target_metadata: MetaData) -> None:
     if not database_url:
         raise RuntimeError("no database URL given to the migrations")
     url, connect_args = asyncpg_url(database_url)
-    lock_id = zlib.crc32(str(config.get_main_option("script_location")).encode())
+    lock_id = migration_lock_id(str(config.get_main_option("script_location")))
 
     def migrate(connection: Connection) -> None:
         # A transaction-scoped advisory lock: a second replica blocks here, then finds

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import AsyncIterator, Callable
 
 import httpx
@@ -11,10 +15,12 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, MetaData, create_engine, text
 from sqlmodel import SQLModel
 
 from tests.support.issuer import TestIssuer
+from todo_shared.migrations import migration_lock_id
+from todo_tasks.cli import MIGRATIONS_DIR
 from todo_tasks.main import create_tasks_app
 from todo_tasks.models import Task
 from todo_tasks.settings import Settings
@@ -97,3 +103,36 @@ async def test_migrations_match_the_models(app: FastAPI) -> None:
 
     async with app.state.engine.connect() as conn:
         assert await conn.run_sync(differences) == []
+
+
+def test_replicas_starting_together_migrate_one_at_a_time(
+    create_database: Callable[[str], str],
+) -> None:
+    """`serve` migrates before it serves; replicas starting together queue on one lock.
+
+    The test holds that lock while three replicas start: each must be seen waiting for it
+    (not racing to create the same tables), and each must succeed once it is released.
+    """
+    url = create_database("tasks_race")
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    lock = {"id": migration_lock_id(str(MIGRATIONS_DIR))}
+    command = [sys.executable, "-c", "from todo_tasks.cli import main; main(['migrate'])"]
+    environment = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "test"}
+    waiting_for_lock = text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = current_database() AND wait_event = 'advisory'"
+    )
+    with engine.connect() as holder, engine.connect() as observer:
+        holder.execute(text("SELECT pg_advisory_lock(:id)"), lock)
+        replicas = [subprocess.Popen(command, env=environment) for _ in range(3)]
+        deadline = time.monotonic() + 60
+        while observer.execute(waiting_for_lock).scalar_one() < len(replicas):
+            observer.rollback()  # a fresh snapshot of pg_stat_activity
+            assert time.monotonic() < deadline, "replicas never queued on the migration lock"
+            assert all(replica.poll() is None for replica in replicas), "a replica did not wait"
+            time.sleep(0.1)
+        holder.execute(text("SELECT pg_advisory_unlock(:id)"), lock)
+        assert [replica.wait(timeout=120) for replica in replicas] == [0] * 3
+        versions = observer.execute(text("SELECT version_num FROM alembic_version")).scalars()
+        assert versions.all() == ["0001"]
+    engine.dispose()
