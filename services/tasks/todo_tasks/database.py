@@ -10,6 +10,7 @@ schema; the shared engine still answers `/readyz`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 
+from todo_shared.app import READINESS_TIMEOUT_SECONDS
 from todo_shared.db import asyncpg_connect_args
 from todo_shared.errors import ServiceUnavailable
 from todo_shared.settings import ServiceSettings
@@ -95,3 +97,13 @@ async def database_lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await pool.close()
+
+
+async def database_check(app: FastAPI) -> str | None:
+    """Readiness through the pool the requests use (the shared engine stays unconnected)."""
+    try:
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            await app.state.database.fetchval("SELECT 1")
+    except Exception:
+        return "unreachable"
+    return None

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from todo_shared.app import create_app
 from todo_shared.tokens import keys_check, verifier_lifespan
-from todo_tasks.database import database_lifespan
+from todo_tasks.database import database_check, database_lifespan
 from todo_tasks.routers import tasks
 from todo_tasks.settings import Settings
 
@@ -27,7 +27,7 @@ def create_tasks_app(settings: Settings) -> FastAPI:
         title="Todo tasks",
         routers=[tasks.router],
         service_lifespan=lifespan,
-        readiness_checks={"keys": keys_check},
+        readiness_checks={"database": database_check, "keys": keys_check},
     )
 
 
