@@ -175,6 +175,26 @@ async def test_replicas_share_keys_and_the_refetch_cooldown_through_redis(
     assert issuer.fetch_count == 3
 
 
+async def test_a_replica_takes_a_refetch_still_in_flight_on_another_from_redis(
+    issuer: TestIssuer, make_settings: MakeSettings, make_verifier: MakeVerifier
+) -> None:
+    """Just after a rotation, two replicas meet the new kid at once: one fetches (slowly),
+    the other waits for that result in Redis instead of refusing the new key."""
+    settings = make_settings(issuer)  # the default 30 s cooldown
+    first, second = make_verifier(settings), make_verifier(settings)
+    await first.verify(issuer.mint())
+    await second.verify(issuer.mint())
+    assert issuer.fetch_count == 1
+
+    issuer.rotate()
+    issuer.delay_seconds = 0.3
+    rotated = issuer.mint("user-7")
+    verified = await asyncio.gather(first.verify(rotated), second.verify(rotated))
+
+    assert [token.subject for token in verified] == ["user-7", "user-7"]
+    assert issuer.fetch_count == 2
+
+
 async def test_stale_keys_serve_while_the_endpoint_fails_until_max_staleness(
     issuer: TestIssuer,
     make_settings: MakeSettings,

@@ -62,6 +62,8 @@ KEY_TYPES: Mapping[str, tuple[str, frozenset[str] | None]] = {
 REDIS_RETRY_SECONDS = 5.0
 # The negative cache is dropped wholesale past this size, so random kids cannot grow memory.
 MAX_UNKNOWN_KIDS = 10_000
+# How often a replica looks in Redis for the result of a refetch another replica is doing.
+SHARED_REFETCH_POLL_SECONDS = 0.05
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 
@@ -263,8 +265,13 @@ class JwksCache:
         if now < self._refetch_allowed_at:
             return
         self._refetch_allowed_at = now + self._cooldown
-        if not await self._claim_refetch():
-            return  # another replica refetched within the cooldown; Redis will have its result
+        claimed_at = time.time()
+        other_claim = await self._claim_refetch(claimed_at)
+        if other_claim is not None:
+            # Another replica refetched within the cooldown: take its result from Redis, once
+            # it has landed there (it may still be in flight, e.g. just after a rotation).
+            await self._await_shared_refetch(other_claim)
+            return
         try:
             await self._fetch_and_share()
         except JwksError as exc:
@@ -405,18 +412,45 @@ class JwksCache:
         with contextlib.suppress(_RedisDown):  # then the next replica fetches for itself
             await self._redis_call(write)
 
-    async def _claim_refetch(self) -> bool:
-        """Take the cross-replica refetch slot; while Redis is down every process may refetch."""
+    async def _claim_refetch(self, claimed_at: float) -> float | None:
+        """Claim the cross-replica refetch slot (`SET NX GET`, Redis >= 7).
+
+        None: the refetch is ours to do (also while Redis is down: then every process may).
+        Otherwise the time at which another replica claimed it.
+        """
 
         async def claim(redis: Redis) -> object:
             return await redis.set(
-                self._redis_lock_key, b"1", nx=True, px=max(1, math.ceil(self._cooldown * 1000))
+                self._redis_lock_key,
+                repr(claimed_at),
+                nx=True,
+                px=max(1, math.ceil(self._cooldown * 1000)),
+                get=True,
             )
 
         try:
-            return bool(await self._redis_call(claim))
+            holder = await self._redis_call(claim)
         except _RedisDown:
-            return True
+            return None
+        if not isinstance(holder, bytes | str):
+            return None  # the key was unset: the slot is ours
+        try:
+            return float(holder)
+        except ValueError:
+            return claimed_at  # an unreadable claim: treat it as just taken
+
+    async def _await_shared_refetch(self, claimed_at: float) -> None:
+        """Adopt the key set another replica fetched for its claim, waiting up to one fetch."""
+        deadline = time.monotonic() + self._fetch_timeout
+        while True:
+            shared = await self._read_redis()
+            if shared is not None and shared.fetched_at >= claimed_at:
+                if self._is_newer(shared):
+                    self._adopt(shared)
+                return
+            if time.monotonic() >= deadline:
+                return  # its fetch failed or is lost: this kid stays unknown for now
+            await asyncio.sleep(SHARED_REFETCH_POLL_SECONDS)
 
     async def _redis_get(self, redis: Redis) -> bytes | str | None:
         value: bytes | str | None = await redis.get(self._redis_keys_key)

@@ -42,6 +42,7 @@ class TestIssuer:
         self.audience = audience
         self.lifetime_seconds = lifetime_seconds
         self.failing = False
+        self.delay_seconds = 0.0  # how long each JWKS answer takes (a slow issuer)
         self.redirect_to: str | None = None
         self.body: bytes | None = None
         self.cache_max_age: int | None = 300
@@ -160,6 +161,7 @@ class TestIssuer:
                     return
                 with issuer._lock:
                     issuer._fetch_count += 1
+                time.sleep(issuer.delay_seconds)
                 if issuer.failing:
                     self._send(503, b'{"detail": "unavailable"}')
                 elif issuer.redirect_to is not None:
