@@ -114,7 +114,8 @@ def test_key_rotation_keeps_issued_tokens_valid(scaled: Stack) -> None:
         tokens = [scaled.login(user.email) for _ in range(4)]
         return tokens if {_kid(token) for token in tokens} == {new_kid} else None
 
-    # Each worker of each replica keeps its keys for KEY_CACHE_SECONDS (5 s) before re-reading.
+    # The new key signs after KEY_ACTIVATION_DELAY_SECONDS (3 s here), and each worker of each
+    # replica keeps its keys for KEY_CACHE_SECONDS (5 s) before re-reading.
     new_tokens = wait_until(signed_with_new_key, 30, "logins signed with the rotated key")
 
     # The token issued before the rotation still works, and the new ones do at once: the

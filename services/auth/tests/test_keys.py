@@ -139,7 +139,7 @@ async def test_rotation_keeps_old_tokens_valid(
         await signup(service.client, "rotate@example.com")
         old_token = await login(service.client, "rotate@example.com")
 
-        new_kid, pruned = await rotate_keys(settings)
+        new_kid, pruned = await rotate_keys(settings, now=True)
 
         new_token = await login(service.client, "rotate@example.com")
         assert pruned == 0
@@ -152,6 +152,27 @@ async def test_rotation_keeps_old_tokens_valid(
     assert new_row.retired_at is None
 
 
+async def test_rotation_publishes_the_new_key_before_it_signs(
+    settings: Settings, start_service: Fixture, signup: Fixture, login: Fixture
+) -> None:
+    """Verifiers that cache the JWKS learn the new key during the activation delay, so they
+    never meet a token signed by a key they do not know."""
+    delayed = settings.model_copy(update={"key_activation_delay_seconds": 2})
+    async with start_service(delayed) as service:
+        await signup(service.client, "pre@example.com")
+        old_kid = kid_of(await login(service.client, "pre@example.com"))
+
+        new_kid, _ = await rotate_keys(delayed)
+
+        assert await jwks_kids(service) == {old_kid, new_kid}
+        assert kid_of(await login(service.client, "pre@example.com")) == old_kid
+        await asyncio.sleep(2.1)
+        new_token = await login(service.client, "pre@example.com")
+        assert kid_of(new_token) == new_kid
+        assert await jwks_kids(service) == {old_kid, new_kid}  # old tokens still verify
+        assert await verifies(service, new_token)
+
+
 async def test_replicas_sign_with_a_rotated_key_within_the_cache_time(
     settings: Settings, start_service: Fixture, signup: Fixture, login: Fixture
 ) -> None:
@@ -160,7 +181,7 @@ async def test_replicas_sign_with_a_rotated_key_within_the_cache_time(
         await signup(first.client, "replica@example.com")
         before = {kid_of(await login(s.client, "replica@example.com")) for s in (first, second)}
 
-        new_kid, _ = await rotate_keys(settings)
+        new_kid, _ = await rotate_keys(settings, now=True)
         await asyncio.sleep(1.2)
 
         after = {kid_of(await login(s.client, "replica@example.com")) for s in (first, second)}
@@ -178,7 +199,7 @@ async def test_signing_keys_are_cached_but_the_jwks_is_always_current(
         await signup(service.client, "cache@example.com")
         old_kid = kid_of(await login(service.client, "cache@example.com"))
 
-        new_kid, _ = await rotate_keys(settings)
+        new_kid, _ = await rotate_keys(settings, now=True)
 
         assert kid_of(await login(service.client, "cache@example.com")) == old_kid
         # The JWKS is never behind the database: a verifier that meets the new kid (signed
@@ -205,7 +226,7 @@ async def test_expired_keys_leave_the_jwks_and_are_pruned(
         assert expired.kid not in current
         assert len(current) == 1
 
-        new_kid, pruned = await rotate_keys(settings)
+        new_kid, pruned = await rotate_keys(settings, now=True)
 
         assert pruned == 1
         assert await jwks_kids(service) == current | {recent.kid, new_kid}
@@ -246,3 +267,10 @@ async def test_cli_migrates_and_rotates(
         await engine.dispose()
     assert [row.kid for row in rows if row.retired_at is None] == [rotated["kid"]]
     assert len(rows) == 2
+    first_key, second_key = rows
+    # Nothing was signing before the first rotation: its key activated at once. The second
+    # is published KEY_ACTIVATION_DELAY_SECONDS before it signs; the first signs until then.
+    assert first_key.activates_at - first_key.created_at < timedelta(seconds=5)
+    delay = timedelta(seconds=settings.key_activation_delay_seconds)
+    assert second_key.activates_at - second_key.created_at >= delay - timedelta(seconds=1)
+    assert first_key.retired_at == second_key.activates_at

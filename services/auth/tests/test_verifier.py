@@ -92,7 +92,7 @@ async def test_shared_verifier_accepts_tokens_across_a_rotation(fresh_settings: 
             with pytest.raises(InvalidToken):
                 await verifier.verify(forged)
 
-            new_kid, _ = await rotate_keys(settings)
+            new_kid, _ = await rotate_keys(settings, now=True)
             new_token = await log_in(http, "verify@example.com")
             assert jwt.get_unverified_header(new_token)["kid"] == new_kid
             assert (await verifier.verify(new_token)).subject == user_id

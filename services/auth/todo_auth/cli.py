@@ -20,9 +20,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="apply migrations, then serve with uvicorn")
     commands.add_parser("migrate", help="apply pending database migrations")
-    commands.add_parser(
+    rotate = commands.add_parser(
         "rotate-keys",
-        help="start signing with a new key; keys no live token can name are deleted",
+        help="publish a new key that signs after KEY_ACTIVATION_DELAY_SECONDS; keys no live "
+        "token can name are deleted",
+    )
+    rotate.add_argument(
+        "--now", action="store_true", help="sign with the new key at once (no pre-publication)"
     )
     args = parser.parse_args(argv)
     settings = Settings()
@@ -32,4 +36,4 @@ def main(argv: Sequence[str] | None = None) -> None:
     elif args.command == "migrate":
         migrate(settings, MIGRATIONS_DIR)
     else:
-        asyncio.run(rotate_keys(settings))
+        asyncio.run(rotate_keys(settings, now=args.now))

@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -80,7 +80,7 @@ def thumbprint_kid(public_raw: bytes) -> str:
     return _b64url(hashlib.sha256(canonical).digest())
 
 
-def generate_key(cipher: KeyCipher) -> SigningKey:
+def generate_key(cipher: KeyCipher, *, activates_at: datetime | None = None) -> SigningKey:
     private = Ed25519PrivateKey.generate()
     public_raw = private.public_key().public_bytes(_RAW, serialization.PublicFormat.Raw)
     private_raw = private.private_bytes(
@@ -88,7 +88,10 @@ def generate_key(cipher: KeyCipher) -> SigningKey:
     )
     kid = thumbprint_kid(public_raw)
     return SigningKey(
-        kid=kid, public_key=public_raw, encrypted_private_key=cipher.encrypt(kid, private_raw)
+        kid=kid,
+        public_key=public_raw,
+        encrypted_private_key=cipher.encrypt(kid, private_raw),
+        activates_at=activates_at or datetime.now(UTC),
     )
 
 
@@ -121,27 +124,52 @@ async def ensure_signing_key(session: AsyncSession, cipher: KeyCipher) -> None:
         logger.info("signing key created", extra={"kid": key.kid})
 
 
-async def rotate(session: AsyncSession, cipher: KeyCipher, settings: Settings) -> tuple[str, int]:
-    """Retire the current key, add a new one, and delete keys no live token can name."""
+async def rotate(
+    session: AsyncSession, cipher: KeyCipher, settings: Settings, *, now: bool = False
+) -> tuple[SigningKey, int]:
+    """Add a key that takes over after KEY_ACTIVATION_DELAY_SECONDS (at once with `now`, or
+    when no key is signing), retire the current one from that moment, and delete keys no
+    live token can name."""
     await repository.lock_signing_keys(session)
-    now = datetime.now(UTC)
-    await repository.retire_active_keys(session, at=now)
-    key = generate_key(cipher)
+    rotated_at = datetime.now(UTC)
+    wait = not now and await repository.key_signing_at(session, rotated_at)
+    delay = settings.key_activation_delay_seconds if wait else 0
+    activates_at = rotated_at + timedelta(seconds=delay)
+    await repository.retire_active_keys(session, at=activates_at)
+    key = generate_key(cipher, activates_at=activates_at)
     await repository.add_signing_key(session, key)
-    pruned = await repository.delete_keys_retired_before(session, now - publish_window(settings))
-    return key.kid, pruned
+    pruned = await repository.delete_keys_retired_before(
+        session, rotated_at - publish_window(settings)
+    )
+    return key, pruned
 
 
-async def rotate_keys(settings: Settings) -> tuple[str, int]:
+async def rotate_keys(settings: Settings, *, now: bool = False) -> tuple[str, int]:
     """The `rotate-keys` command: one transaction against the service's database."""
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session, session.begin():
-            kid, pruned = await rotate(session, KeyCipher(settings.key_encryption_secret), settings)
+            cipher = KeyCipher(settings.key_encryption_secret)
+            key, pruned = await rotate(session, cipher, settings, now=now)
     finally:
         await engine.dispose()
-    logger.info("signing key rotated", extra={"kid": kid, "pruned": pruned})
-    return kid, pruned
+    logger.info(
+        "signing key rotated",
+        extra={"kid": key.kid, "activates_at": key.activates_at.isoformat(), "pruned": pruned},
+    )
+    return key.kid, pruned
+
+
+def signing_key(keys: Sequence[SigningKey], at: datetime) -> SigningKey:
+    """The key to sign with at `at`: the latest activated one not yet retired."""
+    active = [
+        key
+        for key in keys
+        if key.activates_at <= at and (key.retired_at is None or key.retired_at > at)
+    ]
+    if not active:  # only a key still to activate (the clock stepped back): the first of them
+        return min(keys, key=lambda key: key.activates_at)
+    return max(active, key=lambda key: key.activates_at)
 
 
 @dataclass(frozen=True)
@@ -202,7 +230,7 @@ class KeyStore:
             if not any(row.retired_at is None for row in rows):
                 await ensure_signing_key(session, self._cipher)
                 rows = await repository.published_keys(session, retired_after=retired_after)
-        signing = next(row for row in rows if row.retired_at is None)
+        signing = signing_key(rows, datetime.now(UTC))
         if previous is not None and previous.kid == signing.kid:
             private_key = previous.private_key
         else:

@@ -64,6 +64,17 @@ async def active_key_exists(session: AsyncSession) -> bool:
     return result.first() is not None
 
 
+async def key_signing_at(session: AsyncSession, moment: datetime) -> bool:
+    """Whether some key is activated and not yet retired at `moment`."""
+    result = await session.exec(
+        select(SigningKey.kid)
+        .where(col(SigningKey.activates_at) <= moment)
+        .where(col(SigningKey.retired_at).is_(None) | (col(SigningKey.retired_at) > moment))
+        .limit(1)
+    )
+    return result.first() is not None
+
+
 async def add_signing_key(session: AsyncSession, key: SigningKey) -> None:
     session.add(key)
     await session.flush()

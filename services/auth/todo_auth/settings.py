@@ -48,6 +48,15 @@ class Settings(ServiceSettings):
         "soon every replica signs with a rotated key.",
     )
 
+    key_activation_delay_seconds: int = Field(
+        default=360,
+        ge=0,
+        le=86_400,
+        description="A rotated key is published this long before it signs: at least the "
+        "verifiers' JWKS cache time (JWKS_MAX_AGE_SECONDS, JWKS_CACHE_TTL_SECONDS), so they "
+        "know it before they meet it. `rotate-keys --now` skips the wait.",
+    )
+
     bcrypt_rounds: int = Field(
         default=12, ge=4, le=31, description="bcrypt cost; older hashes are upgraded at login."
     )

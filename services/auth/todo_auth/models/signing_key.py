@@ -21,8 +21,15 @@ class SigningKey(SQLModel, table=True):
         sa_type=DateTime(timezone=True),
         sa_column_kwargs={"server_default": func.now()},
     )
-    # Set when a newer key takes over; the public key stays published until every token
-    # this key signed has expired, then the row is deleted.
+    # When it starts signing. A rotation publishes the new key a while before (see
+    # KEY_ACTIVATION_DELAY_SECONDS), so verifiers caching the JWKS know it by then.
+    activates_at: datetime = Field(
+        default_factory=utcnow,
+        sa_type=DateTime(timezone=True),
+        sa_column_kwargs={"server_default": func.now()},
+    )
+    # When a newer key takes over (its `activates_at`); the public key stays published until
+    # every token this key signed has expired, then the row is deleted.
     retired_at: datetime | None = Field(
         default=None,
         sa_type=DateTime(timezone=True),
