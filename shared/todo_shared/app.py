@@ -18,7 +18,8 @@ from todo_shared.observability import RequestContextMiddleware, TrustedProxies, 
 from todo_shared.settings import ServiceSettings
 
 ServiceLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
-# A readiness check returns None when fine, else a short reason shown in /readyz.
+# A readiness check returns None when fine, else a short reason shown in /readyz; one that
+# raises or takes longer than READINESS_TIMEOUT_SECONDS reads as "unreachable".
 ReadinessCheck = Callable[[FastAPI], Awaitable[str | None]]
 
 READINESS_TIMEOUT_SECONDS = 2.0
@@ -34,12 +35,17 @@ def create_redis(settings: ServiceSettings) -> Redis:
 
 
 async def database_check(app: FastAPI) -> str | None:
+    async with app.state.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return None
+
+
+async def _probe(check: ReadinessCheck, app: FastAPI) -> str | None:
     try:
-        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS), app.state.engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
+            return await check(app)
     except Exception:
         return "unreachable"
-    return None
 
 
 def _health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
@@ -53,7 +59,7 @@ def _health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     @router.get("/readyz")
     async def readyz(request: Request) -> JSONResponse:
         """Ready to serve: every dependency a request needs is reachable."""
-        results = await asyncio.gather(*(check(request.app) for check in checks.values()))
+        results = await asyncio.gather(*(_probe(check, request.app) for check in checks.values()))
         status = {name: problem or "ok" for name, problem in zip(checks, results, strict=True)}
         if any(results):
             retry = str(request.app.state.settings.retry_after_seconds)
