@@ -4,9 +4,10 @@ Verification runs on every request, so the fresh in-memory case touches neither 
 network. Everything slower is bounded:
 
 - at most one fetch or Redis sync in flight per process (an `asyncio.Lock`);
-- an unknown `kid` refetches at most once per cooldown across all replicas (Redis `SET NX PX`,
-  falling back to a per-process cooldown while Redis is down), and is then remembered as
-  unknown for a short while, so a flood of random kids costs neither fetches nor round trips;
+- an unknown `kid` refetches at most once per cooldown across all replicas (Redis `SET NX PX
+  GET`, falling back to a per-process cooldown while Redis is down; a replica that finds the
+  slot taken waits, up to one fetch, for the winner's result in Redis), and is then remembered
+  as unknown for a short while, so a flood of random kids costs neither fetches nor round trips;
 - keys older than their TTL are refreshed in the background while requests keep using them;
 - when the JWKS endpoint fails, the last good keys keep working up to a maximum staleness;
 - when Redis fails, memory and direct fetches carry on, with one warning per outage.

@@ -30,10 +30,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     settings = Settings()
-    configure_logging(settings.log_level)
     if args.command == "serve":
         serve("todo_auth.main:app", settings, MIGRATIONS_DIR)
     elif args.command == "migrate":
         migrate(settings, MIGRATIONS_DIR)
     else:
+        configure_logging(settings.log_level)  # `migrate` (and so `serve`) does its own
         asyncio.run(rotate_keys(settings, now=args.now))
