@@ -9,6 +9,7 @@ registry is reachable). A missing Docker engine fails the suite: these tests are
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import socket
@@ -22,7 +23,8 @@ from testcontainers.compose import DockerCompose
 
 from tests.e2e.stack import ROOT, Stack
 
-PROJECT = "todo-e2e"
+# Overridable so that several checkouts can run the e2e suite side by side.
+PROJECT = os.environ.get("E2E_PROJECT", "todo-e2e")
 LOG_TAIL_ON_FAILURE = 150
 
 
@@ -37,6 +39,8 @@ def _stack_environment(port: int) -> dict[str, str]:
     unthrottled = "100000"
     return {
         "COMPOSE_PROJECT_NAME": PROJECT,  # never the developer's own stack
+        "AUTH_IMAGE": f"todo-backend/auth:{PROJECT}",
+        "TASKS_IMAGE": f"todo-backend/tasks:{PROJECT}",
         "COMPOSE_BAKE": "false",  # build through the engine; no buildx plugin needed
         "PROXY_PORT": str(port),
         "ENVIRONMENT": "production",
