@@ -7,13 +7,16 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
+from fastapi import APIRouter
 from httpx import ASGITransport, AsyncClient
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from todo_shared.app import create_app
 from todo_shared.observability import JsonFormatter, RequestContextMiddleware, TrustedProxies
+from todo_shared.settings import ServiceSettings
 
 MAX_BODY = 64
 PROXY = ("10.0.0.2", 5000)
@@ -104,3 +107,29 @@ async def test_one_json_access_line_per_request_and_quiet_health_probes(
     assert entry["request_id"] == "trace-42"
     assert (entry["method"], entry["path"], entry["status"]) == ("GET", "/echo", 200)
     assert "secret" not in json.dumps(entry)  # the query string is never logged
+
+
+async def test_an_unhandled_error_is_a_json_500_with_the_request_id_in_response_and_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Through the real app stack, where Starlette's ServerErrorMiddleware sits outside ours."""
+    router = APIRouter()
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("bug")
+
+    app = create_app(ServiceSettings(_env_file=None), title="t", routers=[router])
+    caplog.set_level(logging.INFO)
+    async with AsyncClient(
+        transport=ASGITransport(app=app, raise_app_exceptions=False), base_url="http://svc.test"
+    ) as client:
+        response = await client.get("/boom", headers={"X-Request-ID": "trace-500"})
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "internal server error"}
+    assert response.headers["X-Request-ID"] == "trace-500"
+    (error,) = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    entry = json.loads(JsonFormatter().format(error))
+    assert entry["request_id"] == "trace-500"
+    assert "RuntimeError" in entry["exc"]

@@ -111,20 +111,15 @@ def install_error_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
 
     async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
         if isinstance(exc, DBAPIError) and not is_outage(exc):
-            return await on_unexpected(request, exc)
+            raise exc  # a bug: RequestContextMiddleware logs it and answers 500
         logger.warning(
             "database unavailable",
             extra={"path": request.url.path, "error": type(exc).__name__},
         )
         return _render(ServiceUnavailable(retry_after_seconds))
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
-        return _render(AppError())
-
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     for db_error in (DBAPIError, PoolTimeoutError, OSError, TimeoutError):
         app.add_exception_handler(db_error, on_database_error)
-    app.add_exception_handler(Exception, on_unexpected)

@@ -19,6 +19,7 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 access_logger = logging.getLogger("todo.access")
+error_logger = logging.getLogger("todo.errors")
 
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _PROBE_PATHS = frozenset({"/healthz", "/readyz"})
@@ -104,7 +105,8 @@ async def _send_error(send: Send, status: int, detail: str, request_id: str) -> 
 
 
 class RequestContextMiddleware:
-    """Request id in and out, body size cap (413), client address, one access log line.
+    """Request id in and out, body size cap (413), client address, one access log line, and
+    the 500 for an unhandled error.
 
     Pure ASGI rather than BaseHTTPMiddleware: this runs on every request of the hot path.
     """
@@ -146,15 +148,31 @@ class RequestContextMiddleware:
                     return
                 receive = buffered
             header = (b"x-request-id", request_id.encode())
+            started_response = False
 
             async def send_with_id(message: Message) -> None:
-                nonlocal status
+                nonlocal status, started_response
                 if message["type"] == "http.response.start":
                     status = message["status"]
+                    started_response = True
                     message["headers"] = [*message.get("headers", ()), header]
                 await send(message)
 
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception:
+                # Handled here rather than by Starlette's outermost ServerErrorMiddleware, which
+                # runs after this middleware has returned: its 500 would lack the request id,
+                # in the response and in the log line.
+                error_logger.error(
+                    "unhandled error",
+                    exc_info=True,
+                    extra={"request_id": request_id, "path": scope["path"]},
+                )
+                if started_response:
+                    raise
+                status = 500
+                await _send_error(send, 500, "internal server error", request_id)
         finally:
             # Container healthchecks probe every few seconds: their successes are DEBUG noise.
             quiet = status < 400 and scope["path"] in _PROBE_PATHS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import statistics
 import time
@@ -107,6 +108,30 @@ async def test_passwords_that_cannot_match_are_401(
     assert response.status_code == 401
     assert response.json() == FAILED
     assert password not in response.text
+
+
+async def test_a_lone_surrogate_password_is_401_for_known_and_unknown_emails(
+    client: AsyncClient, signup: Fixture
+) -> None:
+    """JSON may carry `\\ud800`, which no UTF-8 encoder takes: it must not be a 500 (an oracle
+    telling existing accounts apart) but the one login failure."""
+    await signup(client, "known@example.com")
+
+    def body(email: str) -> dict[str, Any]:
+        raw = json.dumps({"email": email, "password": "x\ud800"}).encode()
+        return {"content": raw, "headers": {"Content-Type": "application/json"}}
+
+    known = await client.post(URL, **body("known@example.com"))
+    unknown = await client.post(URL, **body("nobody@example.com"))
+
+    assert (
+        (known.status_code, known.json())
+        == (unknown.status_code, unknown.json())
+        == (
+            401,
+            FAILED,
+        )
+    )
 
 
 @pytest.mark.parametrize(

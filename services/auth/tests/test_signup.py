@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -124,6 +125,17 @@ async def test_bad_input_is_400_and_changes_nothing(
     assert isinstance(detail, list)
     assert detail
     assert all({"loc", "msg"} <= set(error) for error in detail)
+    assert await user_count() == 0
+
+
+async def test_a_lone_surrogate_password_is_400(client: AsyncClient, user_count: Fixture) -> None:
+    raw = json.dumps({"email": "s@example.com", "password": "password\ud800"}).encode()
+
+    response = await client.post(URL, content=raw, headers={"Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["loc"] == ["body", "password"]
+    assert "UTF-8" in response.json()["detail"][0]["msg"]
     assert await user_count() == 0
 
 

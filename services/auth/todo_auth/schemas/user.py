@@ -18,7 +18,7 @@ def _strip(value: object) -> object:
 def _bcrypt_safe(password: SecretStr) -> SecretStr:
     if not hashable(password.get_secret_value()):
         raise ValueError(
-            f"password must be at most {MAX_PASSWORD_BYTES} bytes in UTF-8 and contain no NUL"
+            f"password must be valid UTF-8 of at most {MAX_PASSWORD_BYTES} bytes, with no NUL"
         )
     return password
 

@@ -17,8 +17,13 @@ T = TypeVar("T")
 
 
 def hashable(password: str) -> bool:
-    """bcrypt can take it whole: at most 72 UTF-8 bytes and no NUL byte."""
-    return "\x00" not in password and len(password.encode()) <= MAX_PASSWORD_BYTES
+    """bcrypt can take it whole: valid UTF-8 (JSON lets a lone surrogate through), at most
+    72 bytes of it, and no NUL byte."""
+    try:
+        encoded = password.encode()
+    except UnicodeEncodeError:
+        return False
+    return b"\x00" not in encoded and len(encoded) <= MAX_PASSWORD_BYTES
 
 
 class PasswordHasher:
