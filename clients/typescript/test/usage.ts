@@ -1,0 +1,40 @@
+/**
+ * Compile-time checks of the client's types (`tsc --noEmit` runs them; nothing executes):
+ * the calls a front end makes must type-check, and misuse must not.
+ */
+import { createAuthClient, createTasksClient, type Task } from "../src/index";
+
+const tasks = createTasksClient("http://127.0.0.1:8080", { getToken: async () => "token" });
+const auth = createAuthClient("http://127.0.0.1:8080");
+const user_id = "3f1c";
+
+export async function usage(): Promise<Task[]> {
+  await auth.POST("/api/auth/signup", { body: { email: "a@example.com", password: "12345678" } });
+  const login = await auth.POST("/api/auth/login", {
+    body: { email: "a@example.com", password: "12345678" },
+  });
+  if (login.data) {
+    const bearer: "bearer" = login.data.token_type;
+    void bearer;
+  }
+
+  const created = await tasks.POST("/api/{user_id}/tasks", {
+    params: { path: { user_id } },
+    body: { title: "Buy milk", description: null, completed: false },
+  });
+  const list = await tasks.GET("/api/{user_id}/tasks", {
+    params: { path: { user_id }, query: { completed: false, limit: 20, offset: 0 } },
+  });
+  await tasks.PATCH("/api/{user_id}/tasks/{task_id}", {
+    params: { path: { user_id, task_id: 1 } },
+    body: { description: null },
+  });
+  await tasks.PATCH("/api/{user_id}/tasks/{task_id}/complete", {
+    params: { path: { user_id, task_id: 1 } },
+  });
+  await tasks.DELETE("/api/{user_id}/tasks/{task_id}", {
+    params: { path: { user_id, task_id: 1 } },
+  });
+  void created;
+  return list.data ?? [];
+}
