@@ -10,6 +10,9 @@ bash scripts/ensure-docker.sh >&2
 images=$(bash scripts/offline-images.sh)
 eval "$images"
 export TESTCONTAINERS_RYUK_DISABLED=true
+# The Kubernetes manifests are rendered with kubectl's kustomize (client only, no cluster).
+KUBECTL="$(bash scripts/ensure-kubectl.sh)"
+export KUBECTL
 uv sync --quiet
 
 status=0
