@@ -28,7 +28,7 @@ import httpx
 from bench import infra, seed
 from bench.load import LoadResult, ensure_wrk, run_wrk
 from bench.report import Row, render
-from todo_shared.tokens import VerifierSettings
+from todo_shared.settings import VerifierSettings
 
 JWKS_PATH = "/api/auth/jwks"  # what the tasks service's JWKS_URL points at; only it uses it
 AUDIENCE = "todo-bench"

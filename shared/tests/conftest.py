@@ -13,7 +13,8 @@ from redis.asyncio import Redis
 
 from tests.support.issuer import TestIssuer
 from todo_shared.app import create_redis
-from todo_shared.tokens import TokenVerifier, VerifierSettings, create_verifier
+from todo_shared.settings import VerifierSettings
+from todo_shared.tokens import TokenVerifier, create_verifier
 
 
 @pytest.fixture

@@ -12,7 +12,8 @@ import pytest
 from testcontainers.community.redis import RedisContainer
 
 from tests.support.issuer import TestIssuer
-from todo_shared.tokens import InvalidToken, TokenVerifier, VerifierSettings
+from todo_shared.settings import VerifierSettings
+from todo_shared.tokens import InvalidToken, TokenVerifier
 
 MakeSettings = Callable[..., VerifierSettings]
 MakeVerifier = Callable[..., TokenVerifier]

@@ -15,7 +15,8 @@ from tests.support.issuer import TestIssuer
 from todo_shared.app import create_redis
 from todo_shared.errors import install_error_handlers
 from todo_shared.security import CurrentUser
-from todo_shared.tokens import VerifierSettings, keys_check, verifier_lifespan
+from todo_shared.settings import VerifierSettings
+from todo_shared.tokens import keys_check, verifier_lifespan
 
 
 def build_app(settings: VerifierSettings) -> FastAPI:
@@ -84,7 +85,7 @@ async def test_every_refusal_is_the_same_generic_401(
         assert response.headers["www-authenticate"] == "Bearer", case
         assert response.json() == {"detail": "invalid token"}, case
 
-    reasons = [getattr(r, "reason", "") for r in caplog.records if r.name == "todo.auth"]
+    reasons = [getattr(r, "reason", "") for r in caplog.records if r.name == "todo.security"]
     assert len(reasons) == len(_bad_authorizations(issuer))
     assert any("ExpiredSignatureError" in reason for reason in reasons)
 

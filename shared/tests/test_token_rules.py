@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from tests.support.issuer import TestIssuer
-from todo_shared.jwks import JwksError, parse_jwks
-from todo_shared.tokens import InvalidToken, TokenVerifier, VerifierSettings
+from todo_shared.jwks.keys import JwksError, parse_jwks
+from todo_shared.settings import VerifierSettings
+from todo_shared.tokens import InvalidToken, TokenVerifier
 
 
 def _b64(data: bytes) -> str:

@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from todo_shared.errors import Unauthorized
 from todo_shared.tokens import InvalidToken, TokenVerifier, VerifiedToken
 
-logger = logging.getLogger("todo.auth")
+logger = logging.getLogger("todo.security")
 
 
 def _bearer_token(request: Request) -> str:

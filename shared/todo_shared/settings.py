@@ -1,11 +1,17 @@
-"""Settings every service has; each service subclasses `ServiceSettings` once."""
+"""Settings every service has, and those of a service that accepts bearer tokens.
+
+Each service subclasses `ServiceSettings` (or `VerifierSettings`) once.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import AnyUrl, BeforeValidator, Field, model_validator
+from pydantic import AnyUrl, BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from todo_shared.jwks.keys import KEY_TYPES
 
 # Secrets shipped in docker-compose.yml and .env.example for local use start with this marker;
 # a production deployment refuses to start with any of them.
@@ -16,6 +22,9 @@ def _split_commas(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+DEFAULT_ALGORITHMS = ("EdDSA", "ES256", "RS256")
 
 
 # A list given in the environment as `a,b,c` rather than as JSON.
@@ -90,3 +99,93 @@ class ServiceSettings(BaseSettings):
         if bad:
             raise ValueError(f"placeholder secrets are not allowed in production: {', '.join(bad)}")
         return self
+
+
+class VerifierSettings(ServiceSettings):
+    """Settings of a service that accepts bearer tokens (env names are the upper-cased fields)."""
+
+    jwks_url: str = Field(
+        default="http://localhost:8080/api/auth/jwks",
+        description="Where the issuer publishes its public keys (JWKS).",
+    )
+    jwt_issuer: str = Field(
+        default="http://localhost:8080", description="Required `iss` claim of every token."
+    )
+    jwt_audience: str = Field(
+        default="http://localhost:8080",
+        description="Required `aud` claim (the token's `aud` may be a list containing it).",
+    )
+    jwt_algorithms: CommaSeparated = Field(
+        default_factory=lambda: list(DEFAULT_ALGORITHMS),
+        description="Accepted signature algorithms, comma-separated; `none` and HS* are refused.",
+    )
+    jwt_leeway_seconds: float = Field(
+        default=30, ge=0, le=300, description="Clock skew tolerated on `exp`, `nbf` and `iat`."
+    )
+    jwt_max_token_bytes: int = Field(
+        default=8192, ge=256, description="Longer bearer tokens are refused unparsed."
+    )
+    jwks_allow_http_hosts: CommaSeparated = Field(
+        default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
+        description="Hosts whose JWKS may be fetched over plain HTTP (e.g. the compose `auth`).",
+    )
+    jwks_fetch_timeout_seconds: float = Field(
+        default=5, gt=0, le=60, description="Total time allowed for one JWKS fetch."
+    )
+    jwks_max_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Largest JWKS response accepted."
+    )
+    jwks_cache_ttl_seconds: float = Field(
+        default=300,
+        gt=0,
+        description=(
+            "Keys older than this are refreshed in the background; a smaller Cache-Control "
+            "max-age from the issuer shortens it (never below the refetch cooldown)."
+        ),
+    )
+    jwks_refetch_cooldown_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="An unknown `kid` causes at most one JWKS fetch per this long (all replicas).",
+    )
+    jwks_unknown_kid_ttl_seconds: float = Field(
+        default=5, gt=0, description="How long a `kid` found unknown is refused without a lookup."
+    )
+    jwks_retry_seconds: float = Field(
+        default=5, gt=0, description="Wait after a failed JWKS fetch before trying again."
+    )
+    jwks_max_staleness_seconds: float = Field(
+        default=24 * 3600,
+        gt=0,
+        description=(
+            "While the JWKS endpoint fails, cached keys keep working until this old; "
+            "then tokens are refused and readiness fails."
+        ),
+    )
+    jwks_redis_key: str = Field(
+        default="todo:jwks", min_length=1, description="Prefix of the Redis keys of the JWKS cache."
+    )
+
+    @field_validator("jwt_algorithms")
+    @classmethod
+    def _only_asymmetric(cls, algorithms: list[str]) -> list[str]:
+        refused = [alg for alg in algorithms if alg not in KEY_TYPES]
+        if refused:
+            raise ValueError(
+                f"unsupported algorithms {refused}: choose from {', '.join(KEY_TYPES)}"
+                " (`none` and HS* are never accepted)"
+            )
+        if not algorithms:
+            raise ValueError("at least one algorithm is required")
+        return algorithms
+
+    @model_validator(mode="after")
+    def _https_unless_allowed(self) -> VerifierSettings:
+        parts = urlsplit(self.jwks_url)
+        if parts.scheme == "https" and parts.hostname:
+            return self
+        if parts.scheme == "http" and parts.hostname in self.jwks_allow_http_hosts:
+            return self
+        raise ValueError(
+            "JWKS_URL must be https:// (plain http only for a host in JWKS_ALLOW_HTTP_HOSTS)"
+        )

@@ -1,4 +1,4 @@
-"""The rules a bearer token must pass, and the settings that tune them.
+"""The rules a bearer token must pass (tuned by `todo_shared.settings.VerifierSettings`).
 
 A token is trusted iff it is small enough, names an allowed algorithm and a known `kid`, is
 signed by that key with that key's algorithm, and carries a valid `exp`, `iss`, `aud` and a
@@ -15,110 +15,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import jwt
 from fastapi import FastAPI
-from pydantic import Field, field_validator, model_validator
 from redis.asyncio import Redis
 
-from todo_shared.jwks import KEY_TYPES, JwksCache, KeysUnavailable, UnknownKey
-from todo_shared.settings import CommaSeparated, ServiceSettings
+from todo_shared.jwks.cache import JwksCache, KeysUnavailable, UnknownKey
+from todo_shared.settings import VerifierSettings
 
-DEFAULT_ALGORITHMS = ("EdDSA", "ES256", "RS256")
 MAX_KID_LENGTH = 256
 # `exp`, `iss`, `aud` and `sub` must be present; PyJWT checks `iat`/`nbf` whenever present.
 _REQUIRED_CLAIMS = ["exp", "iss", "aud", "sub"]
-
-
-class VerifierSettings(ServiceSettings):
-    """Settings of a service that accepts bearer tokens (env names are the upper-cased fields)."""
-
-    jwks_url: str = Field(
-        default="http://localhost:8080/api/auth/jwks",
-        description="Where the issuer publishes its public keys (JWKS).",
-    )
-    jwt_issuer: str = Field(
-        default="http://localhost:8080", description="Required `iss` claim of every token."
-    )
-    jwt_audience: str = Field(
-        default="http://localhost:8080",
-        description="Required `aud` claim (the token's `aud` may be a list containing it).",
-    )
-    jwt_algorithms: CommaSeparated = Field(
-        default_factory=lambda: list(DEFAULT_ALGORITHMS),
-        description="Accepted signature algorithms, comma-separated; `none` and HS* are refused.",
-    )
-    jwt_leeway_seconds: float = Field(
-        default=30, ge=0, le=300, description="Clock skew tolerated on `exp`, `nbf` and `iat`."
-    )
-    jwt_max_token_bytes: int = Field(
-        default=8192, ge=256, description="Longer bearer tokens are refused unparsed."
-    )
-    jwks_allow_http_hosts: CommaSeparated = Field(
-        default_factory=lambda: ["localhost", "127.0.0.1", "::1"],
-        description="Hosts whose JWKS may be fetched over plain HTTP (e.g. the compose `auth`).",
-    )
-    jwks_fetch_timeout_seconds: float = Field(
-        default=5, gt=0, le=60, description="Total time allowed for one JWKS fetch."
-    )
-    jwks_max_bytes: int = Field(
-        default=64 * 1024, ge=1024, description="Largest JWKS response accepted."
-    )
-    jwks_cache_ttl_seconds: float = Field(
-        default=300,
-        gt=0,
-        description=(
-            "Keys older than this are refreshed in the background; a smaller Cache-Control "
-            "max-age from the issuer shortens it (never below the refetch cooldown)."
-        ),
-    )
-    jwks_refetch_cooldown_seconds: float = Field(
-        default=30,
-        gt=0,
-        description="An unknown `kid` causes at most one JWKS fetch per this long (all replicas).",
-    )
-    jwks_unknown_kid_ttl_seconds: float = Field(
-        default=5, gt=0, description="How long a `kid` found unknown is refused without a lookup."
-    )
-    jwks_retry_seconds: float = Field(
-        default=5, gt=0, description="Wait after a failed JWKS fetch before trying again."
-    )
-    jwks_max_staleness_seconds: float = Field(
-        default=24 * 3600,
-        gt=0,
-        description=(
-            "While the JWKS endpoint fails, cached keys keep working until this old; "
-            "then tokens are refused and readiness fails."
-        ),
-    )
-    jwks_redis_key: str = Field(
-        default="todo:jwks", min_length=1, description="Prefix of the Redis keys of the JWKS cache."
-    )
-
-    @field_validator("jwt_algorithms")
-    @classmethod
-    def _only_asymmetric(cls, algorithms: list[str]) -> list[str]:
-        refused = [alg for alg in algorithms if alg not in KEY_TYPES]
-        if refused:
-            raise ValueError(
-                f"unsupported algorithms {refused}: choose from {', '.join(KEY_TYPES)}"
-                " (`none` and HS* are never accepted)"
-            )
-        if not algorithms:
-            raise ValueError("at least one algorithm is required")
-        return algorithms
-
-    @model_validator(mode="after")
-    def _https_unless_allowed(self) -> VerifierSettings:
-        parts = urlsplit(self.jwks_url)
-        if parts.scheme == "https" and parts.hostname:
-            return self
-        if parts.scheme == "http" and parts.hostname in self.jwks_allow_http_hosts:
-            return self
-        raise ValueError(
-            "JWKS_URL must be https:// (plain http only for a host in JWKS_ALLOW_HTTP_HOSTS)"
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,11 +98,8 @@ class TokenVerifier:
         return VerifiedToken(subject=claims["sub"], claims=claims)
 
     async def ready(self) -> bool:
+        """Whether signing keys are at hand, loading them if needed (so also the warm-up)."""
         return await self.keys.ensure()
-
-    async def start(self) -> None:
-        """Load keys before the first request; failing here only delays them to that request."""
-        await self.keys.ensure()
 
     async def aclose(self) -> None:
         await self.keys.aclose()
@@ -209,7 +113,7 @@ def create_verifier(settings: VerifierSettings, redis: Redis | None) -> TokenVer
 async def verifier_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Sets `app.state.verifier` (needs `app.state.settings` and `app.state.redis`)."""
     verifier = create_verifier(app.state.settings, app.state.redis)
-    await verifier.start()
+    await verifier.ready()  # keys before the first request; a failure only delays them to it
     app.state.verifier = verifier
     try:
         yield

@@ -19,7 +19,8 @@ from redis.asyncio import Redis
 from todo_auth.keys import rotate_keys
 from todo_auth.main import create_auth_app
 from todo_auth.settings import Settings
-from todo_shared.tokens import InvalidToken, TokenVerifier, VerifierSettings, create_verifier
+from todo_shared.settings import VerifierSettings
+from todo_shared.tokens import InvalidToken, TokenVerifier, create_verifier
 
 PASSWORD = "correct horse battery"
 
@@ -58,7 +59,7 @@ async def verifier_for(base_url: str, settings: Settings) -> AsyncIterator[Token
     )
     redis = Redis.from_url(settings.redis_url)
     verifier = create_verifier(verifier_settings, redis)
-    await verifier.start()
+    assert await verifier.ready()
     try:
         yield verifier
     finally:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, model_validator
 
-from todo_shared.tokens import VerifierSettings
+from todo_shared.settings import VerifierSettings
 
 
 class Settings(VerifierSettings):

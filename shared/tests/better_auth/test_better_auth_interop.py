@@ -20,7 +20,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from todo_shared.tokens import InvalidToken, TokenVerifier, VerifierSettings
+from todo_shared.settings import VerifierSettings
+from todo_shared.tokens import InvalidToken, TokenVerifier
 
 HERE = Path(__file__).parent
 START_TIMEOUT_SECONDS = 30

@@ -1,0 +1,261 @@
+"""`JwksCache`: one issuer's keys by kid, from memory, then Redis, then the issuer.
+
+Verification runs on every request, so the fresh in-memory case touches neither Redis nor the
+network. Everything slower is bounded:
+
+- at most one fetch or Redis sync in flight per process (an `asyncio.Lock`);
+- an unknown `kid` refetches at most once per cooldown across all replicas (Redis `SET NX PX
+  GET`, falling back to a per-process cooldown while Redis is down; a replica that finds the
+  slot taken waits, up to one fetch, for the winner's result in Redis), and is then remembered
+  as unknown for a short while, so a flood of random kids costs neither fetches nor round trips;
+- keys older than their TTL are refreshed in the background while requests keep using them;
+- when the JWKS endpoint fails, the last good keys keep working up to a maximum staleness;
+- when Redis fails, memory and direct fetches carry on, with one warning per outage.
+
+The TTL is `JWKS_CACHE_TTL_SECONDS`, shortened by the endpoint's `Cache-Control: max-age` when
+that is smaller, but never below the refetch cooldown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import time
+
+from redis.asyncio import Redis
+
+from todo_shared.jwks.fetch import JwksFetcher
+from todo_shared.jwks.keys import FetchedKeys, JwksError, VerificationKey
+from todo_shared.jwks.store import SharedKeyStore
+from todo_shared.settings import VerifierSettings
+
+logger = logging.getLogger("todo.jwks")
+
+# The negative cache is dropped wholesale past this size, so random kids cannot grow memory.
+MAX_UNKNOWN_KIDS = 10_000
+# How often a replica looks in Redis for the result of a refetch another replica is doing.
+SHARED_REFETCH_POLL_SECONDS = 0.05
+
+
+class KeysUnavailable(Exception):
+    """No usable key set: never fetched, or older than the maximum staleness."""
+
+
+class UnknownKey(Exception):
+    """The key set in use has no key with this `kid`, and refetching is not allowed now."""
+
+
+class JwksCache:
+    """Keys by kid for one JWKS URL; see the module docstring for the lookup rules."""
+
+    def __init__(self, settings: VerifierSettings, redis: Redis | None) -> None:
+        self._url = settings.jwks_url
+        self._cooldown = settings.jwks_refetch_cooldown_seconds
+        self._max_staleness = settings.jwks_max_staleness_seconds
+        self._retry = settings.jwks_retry_seconds
+        self._unknown_ttl = settings.jwks_unknown_kid_ttl_seconds
+        self._fetcher = JwksFetcher(
+            self._url,
+            algorithms=settings.jwt_algorithms,
+            max_bytes=settings.jwks_max_bytes,
+            timeout=settings.jwks_fetch_timeout_seconds,
+            ttl=settings.jwks_cache_ttl_seconds,
+            min_ttl=self._cooldown,
+        )
+        url_hash = hashlib.sha256(self._url.encode()).hexdigest()[:16]
+        self._store = SharedKeyStore(
+            redis,
+            f"{settings.jwks_redis_key}:{url_hash}",
+            algorithms=settings.jwt_algorithms,
+            max_staleness=self._max_staleness,
+            cooldown=self._cooldown,
+        )
+
+        self._keyset: FetchedKeys | None = None
+        self._lock = asyncio.Lock()
+        self._refresh_task: asyncio.Task[None] | None = None
+        self._unknown: dict[str, float] = {}  # kid -> monotonic expiry
+        self._refetch_allowed_at = 0.0  # monotonic; the per-process unknown-kid cooldown
+        self._redis_checked_at = -math.inf  # monotonic; last Redis look for an unknown kid
+        self._retry_at = 0.0  # monotonic; after a failed fetch, no new attempt before this
+
+    # -- the request path --------------------------------------------------------------------
+
+    async def get(self, kid: str) -> VerificationKey:
+        """The key for `kid`; raises UnknownKey or KeysUnavailable."""
+        keyset = self._usable() or await self._load()
+        key = keyset.keys.get(kid)
+        if key is None:
+            key = await self._refetch_for(kid)
+        return key
+
+    async def ensure(self) -> bool:
+        """Whether usable keys are at hand (loading them if needed): the readiness check."""
+        try:
+            _ = self._usable() or await self._load()
+        except KeysUnavailable:
+            return False
+        return True
+
+    def _usable(self) -> FetchedKeys | None:
+        """The in-memory set if within max staleness; past its TTL, a refresh starts alongside."""
+        keyset = self._keyset
+        if keyset is None:
+            return None
+        age = keyset.age()
+        if age < keyset.ttl:
+            return keyset
+        if age >= self._max_staleness:
+            return None
+        self._refresh_in_background()
+        return keyset
+
+    async def _load(self) -> FetchedKeys:
+        """Block until keys are loaded (no usable set in memory), or raise KeysUnavailable."""
+        async with self._lock:
+            keyset = self._usable()
+            if keyset is not None:
+                return keyset
+            if time.monotonic() < self._retry_at:
+                raise KeysUnavailable("JWKS fetch failed recently")
+            try:
+                await self._sync()
+            except JwksError as exc:
+                self._retry_at = time.monotonic() + self._retry
+                keyset = self._usable()  # a stale-but-usable set may have come from Redis
+                if keyset is None:
+                    logger.warning(
+                        "JWKS unavailable: no usable signing keys, refusing tokens",
+                        extra={"jwks_url": self._url, "error": str(exc)},
+                    )
+                    raise KeysUnavailable(str(exc)) from None
+                return keyset
+            assert self._keyset is not None
+            return self._keyset
+
+    async def _refetch_for(self, kid: str) -> VerificationKey:
+        """Look for a `kid` missing from memory in Redis, then (cooldown allowing) the issuer."""
+        if self._unknown.get(kid, 0.0) > time.monotonic():
+            raise UnknownKey(kid)
+        async with self._lock:
+            # Whoever held the lock may have fetched it, or given up on it, meanwhile.
+            if self._keyset is not None and kid in self._keyset.keys:
+                return self._keyset.keys[kid]
+            if self._unknown.get(kid, 0.0) <= time.monotonic():
+                await self._look_for_new_keys(kid)
+            if self._keyset is not None and kid in self._keyset.keys:
+                return self._keyset.keys[kid]
+            if len(self._unknown) >= MAX_UNKNOWN_KIDS:
+                self._unknown.clear()
+            self._unknown[kid] = time.monotonic() + self._unknown_ttl
+            raise UnknownKey(kid)
+
+    async def _look_for_new_keys(self, kid: str) -> None:
+        now = time.monotonic()
+        if now - self._redis_checked_at >= self._unknown_ttl:
+            self._redis_checked_at = now
+            shared = await self._store.read()
+            if shared is not None and self._is_newer(shared):
+                self._adopt(shared)
+                if kid in shared.keys:
+                    return
+        if now < self._refetch_allowed_at:
+            return
+        self._refetch_allowed_at = now + self._cooldown
+        claimed_at = time.time()
+        other_claim = await self._store.claim_refetch(claimed_at)
+        if other_claim is not None:
+            # Another replica refetched within the cooldown: take its result from Redis, once
+            # it has landed there (it may still be in flight, e.g. just after a rotation).
+            await self._await_shared_refetch(other_claim)
+            return
+        try:
+            await self._fetch_and_share()
+        except JwksError as exc:
+            logger.warning(
+                "JWKS refetch for an unknown kid failed",
+                extra={"jwks_url": self._url, "error": str(exc)},
+            )
+
+    async def _await_shared_refetch(self, claimed_at: float) -> None:
+        """Adopt the key set another replica fetched for its claim, waiting up to one fetch."""
+        deadline = time.monotonic() + self._fetcher.timeout
+        while True:
+            shared = await self._store.read()
+            if shared is not None and shared.fetched_at >= claimed_at:
+                if self._is_newer(shared):
+                    self._adopt(shared)
+                return
+            if time.monotonic() >= deadline:
+                return  # its fetch failed or is lost: this kid stays unknown for now
+            await asyncio.sleep(SHARED_REFETCH_POLL_SECONDS)
+
+    # -- refreshing ----------------------------------------------------------------------------
+
+    def _refresh_in_background(self) -> None:
+        if self._refresh_task is not None and not self._refresh_task.done():
+            return
+        if time.monotonic() < self._retry_at:
+            return
+        self._refresh_task = asyncio.create_task(self._refresh(), name="jwks-refresh")
+
+    async def _refresh(self) -> None:
+        try:
+            async with self._lock:
+                current = self._keyset
+                if current is not None and current.age() < current.ttl:
+                    return  # refreshed while this task waited for the lock
+                try:
+                    await self._sync()
+                except JwksError as exc:
+                    self._retry_at = time.monotonic() + self._retry
+                    self._warn_stale(exc)
+        except Exception:
+            # A background task has no caller to raise to.
+            logger.exception("JWKS refresh crashed")
+
+    def _warn_stale(self, exc: JwksError) -> None:
+        keyset = self._keyset
+        if keyset is None:
+            return
+        logger.warning(
+            "JWKS endpoint failing: serving the last good keys until they reach max staleness",
+            extra={
+                "jwks_url": self._url,
+                "error": str(exc),
+                "keys_age_seconds": round(keyset.age()),
+                "max_staleness_seconds": self._max_staleness,
+            },
+        )
+
+    async def _sync(self) -> None:
+        """Bring memory up to date: from Redis if another replica fetched lately, else over HTTP."""
+        shared = await self._store.read()
+        if shared is not None and self._is_newer(shared):
+            self._adopt(shared)
+        current = self._keyset
+        if current is not None and current.age() < current.ttl:
+            return
+        await self._fetch_and_share()
+
+    def _is_newer(self, keyset: FetchedKeys) -> bool:
+        return self._keyset is None or keyset.fetched_at > self._keyset.fetched_at
+
+    def _adopt(self, keyset: FetchedKeys) -> None:
+        self._keyset = keyset
+        self._unknown.clear()
+
+    async def _fetch_and_share(self) -> None:
+        keyset = await self._fetcher.fetch()
+        self._adopt(keyset)
+        await self._store.write(keyset)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def aclose(self) -> None:
+        if self._refresh_task is not None:
+            self._refresh_task.cancel()
+            await asyncio.gather(self._refresh_task, return_exceptions=True)
+        await self._fetcher.aclose()
