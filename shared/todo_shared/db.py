@@ -8,9 +8,12 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from fastapi import Request
+from sqlalchemy import event
+from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from todo_shared.errors import is_outage
 from todo_shared.settings import ServiceSettings
 
 _SSL_MODES_WITHOUT_VERIFY = {"require", "prefer", "allow"}
@@ -49,10 +52,20 @@ def asyncpg_connect_args(settings: ServiceSettings) -> tuple[str, dict[str, Any]
     return url, connect_args
 
 
+def _drop_broken_connections(context: ExceptionContext) -> None:
+    """Treat every outage error as a disconnect, so the connection (and the rest of the pool,
+    which a database restart broke as well) is discarded instead of being handed to the next
+    request. The asyncpg dialect itself only recognises "connection is closed". A statement
+    timeout is the exception: asyncpg cancels the statement and the connection stays good."""
+    error = context.original_exception
+    if is_outage(error) and not isinstance(error, TimeoutError):
+        context.is_disconnect = True
+
+
 def create_engine(settings: ServiceSettings) -> AsyncEngine:
     """A pooled engine whose connects and statements time out instead of hanging."""
     url, connect_args = asyncpg_connect_args(settings)
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
@@ -63,6 +76,8 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args=connect_args,
     )
+    event.listen(engine.sync_engine, "handle_error", _drop_broken_connections)
+    return engine
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

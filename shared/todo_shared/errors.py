@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -85,9 +86,44 @@ def validation_details(errors: Any) -> list[dict[str, Any]]:
     ]
 
 
-def is_outage(exc: DBAPIError) -> bool:
-    """A lost or refused connection (retry later), as opposed to a bug such as a bad query."""
-    return exc.connection_invalidated or isinstance(exc, OperationalError | InterfaceError)
+# What a refused, lost, restarting or overloaded database raises, at any layer: the socket,
+# asyncpg (class 08 connection errors, 53 insufficient resources, 57 operator intervention such
+# as "the database system is shutting down", a protocol left in a broken state, "connection is
+# closed"), SQLAlchemy's wrappers and its pool.
+_OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable; TimeoutError (a statement timeout) is one too
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.InsufficientResourcesError,
+    asyncpg.exceptions.OperatorInterventionError,
+    asyncpg.InternalClientError,  # "cannot switch to state N": the connection died mid-protocol
+    OperationalError,
+    PoolTimeoutError,
+)
+# asyncpg.InterfaceError means a closed or busy connection, except for these: bad arguments.
+_INTERFACE_BUGS = (asyncpg.exceptions.DataError, asyncpg.exceptions.ClientConfigurationError)
+
+
+def is_outage(exc: BaseException) -> bool:
+    """A lost or refused connection (retry later), as opposed to a bug such as a bad query.
+
+    Looks through the wrappers (SQLAlchemy's `orig`, then `__cause__`): SQLAlchemy reports most
+    asyncpg failures as a plain `DBAPIError` whose cause says what happened.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, _OUTAGES):
+            return True
+        if isinstance(current, asyncpg.InterfaceError | InterfaceError) and not isinstance(
+            current, _INTERFACE_BUGS
+        ):
+            return True
+        orig = current.orig if isinstance(current, DBAPIError) else None
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
 
 
 def _render(error: AppError) -> JSONResponse:
@@ -110,7 +146,7 @@ def install_error_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
     async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
-        if isinstance(exc, DBAPIError) and not is_outage(exc):
+        if not is_outage(exc):
             raise exc  # a bug: RequestContextMiddleware logs it and answers 500
         logger.warning(
             "database unavailable",
@@ -121,5 +157,5 @@ def install_error_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
     app.add_exception_handler(AppError, on_app_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    for db_error in (DBAPIError, PoolTimeoutError, OSError, TimeoutError):
+    for db_error in (DBAPIError, *_OUTAGES, asyncpg.InterfaceError):
         app.add_exception_handler(db_error, on_database_error)

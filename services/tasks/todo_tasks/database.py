@@ -19,19 +19,10 @@ import asyncpg
 from fastapi import FastAPI
 
 from todo_shared.db import asyncpg_connect_args
-from todo_shared.errors import ServiceUnavailable
+from todo_shared.errors import ServiceUnavailable, is_outage
 from todo_shared.settings import ServiceSettings
 
 logger = logging.getLogger("todo.tasks.database")
-
-# A lost, refused or overloaded server, or a statement timeout: retry later (503), not a bug.
-OUTAGES = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,
-    asyncpg.exceptions.InsufficientResourcesError,
-)
 
 
 class Database:
@@ -46,8 +37,19 @@ class Database:
     async def _connection(self) -> AsyncIterator[Any]:
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
-                yield connection
-        except OUTAGES as exc:
+                try:
+                    yield connection
+                except Exception as exc:
+                    # A statement timeout leaves the connection usable (asyncpg cancels the
+                    # statement); any other outage left it broken, and a restart broke the
+                    # idle ones too: close it, and have the pool replace the rest.
+                    if is_outage(exc) and not isinstance(exc, TimeoutError):
+                        connection.terminate()
+                        await self._pool.expire_connections()
+                    raise
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
             logger.warning("database unavailable", extra={"error": type(exc).__name__})
             raise ServiceUnavailable(self._retry_after) from None
 
