@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Deploy or update the stack on the swarm whose manager this docker CLI talks to:
+#
+#     deploy/swarm/deploy.sh [STACK]          # default stack name: todo
+#
+# Every node that may run a task needs the images: from a registry, or copied with
+# deploy/swarm/distribute-images.sh. Before the stack deploy this script
+# - creates the swarm secrets that do not exist yet, from the environment: POSTGRES_PASSWORD,
+#   KEY_ENCRYPTION_SECRET (random when unset), AUTH_DATABASE_URL and TASKS_DATABASE_URL
+#   (default: the stack's own PostgreSQL; for Neon give its URLs). Secrets never change in
+#   place: `docker secret rm` one (with the stack removed) to replace it;
+# - labels this node todo.postgres=true and todo.edge=true when no node has those labels
+#   (PostgreSQL stays on the node of its volume; the proxy publishes PROXY_PORT there);
+# - names each config after a hash of its file, so a changed file rolls the services.
+# Then it waits (up to DEPLOY_WAIT seconds, default 300) until every service has its tasks.
+# The other variables of docker-compose.yml (image names, settings) are read the same way.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+
+stack="${1:-todo}"
+log() { printf 'deploy: %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+[ "$(docker info -f '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = true ] \
+    || die "this docker engine is not a swarm manager (docker swarm init / join first)"
+
+random() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
+has_secret() { docker secret inspect "$1" >/dev/null 2>&1; }
+create_secret() {
+    printf '%s' "$2" | docker secret create "$1" - >/dev/null
+    log "secret $1 created"
+}
+
+user="${POSTGRES_USER:-todo}"
+if ! has_secret postgres_password; then
+    POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-$(random)}"
+    create_secret postgres_password "$POSTGRES_PASSWORD"
+fi
+for service in auth tasks; do
+    name="${service}_database_url"
+    variable="${service^^}_DATABASE_URL"
+    has_secret "$name" && continue
+    url="${!variable:-}"
+    if [ -z "$url" ]; then
+        [ -n "${POSTGRES_PASSWORD:-}" ] \
+            || die "secret postgres_password exists: give $variable (or POSTGRES_PASSWORD)"
+        url="postgresql://$user:$POSTGRES_PASSWORD@postgres:5432/$service"
+    fi
+    create_secret "$name" "$url"
+done
+has_secret key_encryption_secret \
+    || create_secret key_encryption_secret "${KEY_ENCRYPTION_SECRET:-$(random)}"
+
+self="$(docker info -f '{{.Swarm.NodeID}}')"
+for label in todo.postgres todo.edge; do
+    if ! docker node ls -q | xargs docker node inspect -f "{{index .Spec.Labels \"$label\"}}" \
+        | grep -qx true; then
+        docker node update --label-add "$label=true" "$self" >/dev/null
+        log "no node had $label=true: labelled this one"
+    fi
+done
+
+config_hash() { sha256sum "$1" | cut -c1-12; }
+ENTRYPOINT_CONFIG_HASH="$(config_hash deploy/swarm/entrypoint.sh)"
+POSTGRES_INIT_CONFIG_HASH="$(config_hash docker/postgres-init/01-databases.sql)"
+PROXY_TEMPLATE_CONFIG_HASH="$(config_hash proxy/templates/default.conf.template)"
+export ENTRYPOINT_CONFIG_HASH POSTGRES_INIT_CONFIG_HASH PROXY_TEMPLATE_CONFIG_HASH
+
+# Without a registry the image names cannot be resolved to digests: use them as they are.
+docker stack deploy --prune --resolve-image "${RESOLVE_IMAGE:-never}" \
+    -c deploy/swarm/stack.yml "$stack"
+
+deadline=$((SECONDS + ${DEPLOY_WAIT:-300}))
+while :; do
+    # REPLICAS reads "2/2", or "1/1" per node for the global proxy.
+    pending="$(docker stack services "$stack" --format '{{.Name}} {{.Replicas}}' \
+        | awk '{ split($2, r, "/"); if (r[1] != r[2] || r[2] == 0) print $1 }')"
+    [ -z "$pending" ] && break
+    [ "$SECONDS" -lt "$deadline" ] || die "not running after ${DEPLOY_WAIT:-300}s: $pending"
+    sleep 3
+done
+log "stack $stack is running"
+docker stack services "$stack"

@@ -1,0 +1,161 @@
+"""The swarm stack (deploy/swarm/stack.yml), without a swarm: `docker stack config` accepts it,
+and it keeps what the scale-out test relies on (dnsrr everywhere, start-first updates spread
+over nodes, PostgreSQL pinned, the proxy on host ports) and what compose has (images,
+every setting, the secrets the services read). The cluster itself: scripts/swarm-test.sh."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from tests.deploy.manifests import ROOT
+from todo_auth.settings import Settings as AuthSettings
+from todo_tasks.settings import Settings as TasksSettings
+
+SWARM_DIR = ROOT / "deploy" / "swarm"
+SETTINGS: dict[str, type[BaseSettings]] = {"auth": AuthSettings, "tasks": TasksSettings}
+# Read by the stack's entrypoint, not by the services.
+ENTRYPOINT_VARIABLES = {"STOP_DELAY_SECONDS"}
+
+
+def _stack_config() -> dict[str, Any]:
+    """The stack as `docker stack deploy` reads it, variables at their defaults."""
+    output = subprocess.run(
+        ["docker", "stack", "config", "-c", str(SWARM_DIR / "stack.yml")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+        # Nothing from this shell (such as the offline image names): the defaults.
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")},
+    ).stdout
+    document: dict[str, Any] = yaml.safe_load(output)
+    return document
+
+
+@pytest.fixture(scope="module")
+def stack() -> dict[str, Any]:
+    return _stack_config()
+
+
+def _raw(path: Path) -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    return document
+
+
+def test_every_service_resolves_by_dns_round_robin(stack: dict[str, Any]) -> None:
+    """No virtual IPs: they need IPVS, which not every kernel has."""
+    services = stack["services"]
+    assert set(services) == {"postgres", "redis", "auth", "tasks", "proxy"}
+    for name, service in services.items():
+        assert service["deploy"]["endpoint_mode"] == "dnsrr", name
+
+
+@pytest.mark.parametrize("name", ["auth", "tasks"])
+def test_services_spread_and_update_start_first(stack: dict[str, Any], name: str) -> None:
+    deploy = stack["services"][name]["deploy"]
+    assert deploy["replicas"] >= 2
+    assert deploy["placement"]["max_replicas_per_node"] == 1
+    assert deploy["update_config"]["order"] == "start-first"
+    assert deploy["rollback_config"]["order"] == "start-first"
+    assert deploy["update_config"]["failure_action"] == "rollback"
+    assert deploy["restart_policy"]["condition"] == "any"
+
+
+def test_postgres_stays_with_its_volume_and_the_proxy_uses_host_ports(
+    stack: dict[str, Any],
+) -> None:
+    postgres = stack["services"]["postgres"]
+    assert postgres["deploy"]["placement"]["constraints"] == ["node.labels.todo.postgres == true"]
+    assert postgres["volumes"][0]["source"] == "pgdata"
+    proxy = stack["services"]["proxy"]
+    assert [(p["target"], p["mode"]) for p in proxy["ports"]] == [(80, "host")]
+    assert proxy["deploy"]["placement"]["constraints"] == ["node.labels.todo.edge == true"]
+    assert [c["target"] for c in proxy["configs"]] == ["/etc/nginx/templates/default.conf.template"]
+
+
+def test_configs_are_the_repository_files(stack: dict[str, Any]) -> None:
+    files = {name: Path(config["file"]) for name, config in stack["configs"].items()}
+    assert files == {
+        "entrypoint": SWARM_DIR / "entrypoint.sh",
+        "postgres_init": ROOT / "docker" / "postgres-init" / "01-databases.sql",
+        "proxy_template": ROOT / "proxy" / "templates" / "default.conf.template",
+    }
+    assert all(path.is_file() for path in files.values())
+
+
+def test_images_are_the_compose_files(stack: dict[str, Any]) -> None:
+    compose = _raw(ROOT / "docker-compose.yml")["services"]
+    swarm = _raw(SWARM_DIR / "stack.yml")["services"]
+    assert {name: s["image"] for name, s in swarm.items()} == {
+        name: s["image"] for name, s in compose.items() if name in swarm
+    }
+
+
+@pytest.mark.parametrize("name", ["auth", "tasks"])
+def test_every_setting_reaches_the_service(stack: dict[str, Any], name: str) -> None:
+    service = stack["services"][name]
+    from_secrets = {secret["target"].upper() for secret in service["secrets"]}
+    settings = {field.upper() for field in SETTINGS[name].model_fields}
+    given = set(service["environment"]) | from_secrets
+    assert settings - given == set()
+    serve_reads = {"WEB_CONCURRENCY"}
+    assert given - settings == ENTRYPOINT_VARIABLES | serve_reads
+    # Secrets are never plain environment values in the stack.
+    assert {"DATABASE_URL", "KEY_ENCRYPTION_SECRET"} & set(service["environment"]) == set()
+    assert service["entrypoint"] == ["/bin/sh", "/usr/local/bin/todo-entrypoint"]
+
+
+def test_the_entrypoint_exports_each_secret_and_runs_the_command(tmp_path: Path) -> None:
+    (tmp_path / "database_url").write_text("postgresql://u:p@db/auth\n")
+    (tmp_path / "key_encryption_secret").write_text("s3cret")
+    result = subprocess.run(
+        [
+            "sh",
+            str(SWARM_DIR / "entrypoint.sh"),
+            "sh",
+            "-c",
+            'echo "$DATABASE_URL|$KEY_ENCRYPTION_SECRET"; exit 3',
+        ],
+        env={"PATH": os.environ["PATH"], "SECRETS_DIR": str(tmp_path), "STOP_DELAY_SECONDS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.stdout == "postgresql://u:p@db/auth|s3cret\n"
+    assert result.returncode == 3
+
+
+def test_the_entrypoint_passes_sigterm_on_and_exits_with_the_program(tmp_path: Path) -> None:
+    marker = tmp_path / "started"
+    process = subprocess.Popen(
+        [
+            "sh",
+            str(SWARM_DIR / "entrypoint.sh"),
+            "sh",
+            "-c",
+            f"trap 'exit 7' TERM; touch {marker}; while :; do sleep 0.1; done",
+        ],
+        env={
+            "PATH": os.environ["PATH"],
+            "SECRETS_DIR": str(tmp_path / "none"),
+            "STOP_DELAY_SECONDS": "1",
+        },
+    )
+    try:
+        while not marker.exists():
+            assert process.poll() is None
+            time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 7
+    finally:
+        process.kill()
