@@ -4,22 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from httpx import ASGITransport, AsyncClient
 from passlib.context import CryptContext
 from pydantic import ValidationError
-from sqlalchemy import MetaData, event
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 from sqlmodel import SQLModel
 
+from todo_auth.cli import MIGRATIONS_DIR
 from todo_auth.models import SigningKey, User
 from todo_auth.settings import Settings
+from todo_shared.db import create_engine
+from todo_shared.migrations import alembic_config
 
 Fixture = Callable[..., Any]
 
@@ -224,3 +229,30 @@ async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         differences = await conn.run_sync(diff)
     assert differences == []
+
+
+async def test_migration_0003_makes_stored_emails_canonical(
+    create_database: Callable[[str], str],
+) -> None:
+    """Rows from before: a confusable spelling becomes canonical, unless its canonical form
+    belongs to another account already (that row keeps its spelling)."""
+    url = create_database("auth")
+    config = alembic_config(MIGRATIONS_DIR, url)
+    await asyncio.to_thread(command.upgrade, config, "0002")
+    engine = create_engine(Settings(_env_file=None, database_url=url, environment="test"))
+    stored = ["\uff41da@example.com", "bob@example.com", "\uff42ob@example.com", "eve@example.com"]
+    async with engine.begin() as conn:
+        for email in stored:
+            await conn.execute(
+                text("INSERT INTO users (id, email, password_hash) VALUES (:id, :email, 'x')"),
+                {"id": uuid.uuid4(), "email": email},
+            )
+
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+    async with engine.connect() as conn:
+        emails = (await conn.execute(text("SELECT email FROM users ORDER BY email"))).scalars()
+        assert sorted(emails) == sorted(
+            ["ada@example.com", "bob@example.com", "\uff42ob@example.com", "eve@example.com"]
+        )
+    await engine.dispose()

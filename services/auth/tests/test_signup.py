@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jwt
 import pytest
 from httpx import AsyncClient
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -43,6 +44,62 @@ async def test_email_is_normalised(
 
     assert body["email"] == "grace.hopper@example.com"
     assert await scalar(engine, "SELECT email FROM users") == "grace.hopper@example.com"
+
+
+CONFUSABLES = {
+    "fullwidth": "\uff44up@example.com",
+    "fullwidth domain": "dup@\uff45xample.com",
+    "modifier letter": "\u1d48up@example.com",
+    "NBSP around": "\u00a0dup@example.com\u00a0",
+    "upper case": "DUP@EXAMPLE.COM",
+}
+
+
+@pytest.mark.parametrize("variant", CONFUSABLES.values(), ids=CONFUSABLES.keys())
+async def test_confusable_spellings_are_one_account_at_signup_and_login(
+    client: AsyncClient, signup: Fixture, login: Fixture, user_count: Fixture, variant: str
+) -> None:
+    user = await signup(client, "dup@example.com")
+
+    again = await client.post(URL, json={"email": variant, "password": "another password"})
+    token = await login(client, variant)
+
+    assert again.status_code == 409
+    assert await user_count() == 1
+    assert jwt.decode(token, options={"verify_signature": False})["sub"] == user["id"]
+
+
+async def test_a_confusable_first_spelling_is_stored_canonical(
+    client: AsyncClient, engine: AsyncEngine, scalar: Fixture, signup: Fixture
+) -> None:
+    body = await signup(client, "\uff21da@\u212aitchen.example")  # fullwidth A, Kelvin K
+
+    assert body["email"] == "ada@kitchen.example"
+    assert await scalar(engine, "SELECT email FROM users") == "ada@kitchen.example"
+
+
+@pytest.mark.parametrize(
+    "email",
+    [
+        "a" * 65 + "@example.com",
+        "\u00e9" * 33 + "@example.com",  # 33 characters, 66 bytes
+        "a@" + ".".join(["d" * 63] * 4) + ".com",
+        "a" * 64 + "@" + ".".join(["d" * 60] * 3) + ".example",
+    ],
+    ids=["local part of 65", "local part of 66 bytes", "domain over 255", "address over 254"],
+)
+async def test_rfc5321_length_limits_are_400(
+    client: AsyncClient, user_count: Fixture, email: str
+) -> None:
+    response = await client.post(URL, json={"email": email, "password": PASSWORD})
+
+    assert response.status_code == 400
+    assert response.json()["detail"][0]["loc"] == ["body", "email"]
+    assert await user_count() == 0
+
+
+async def test_a_local_part_of_64_is_accepted(client: AsyncClient, signup: Fixture) -> None:
+    await signup(client, "a" * 64 + "@example.com")
 
 
 @pytest.mark.parametrize("variant", ["dup@example.com", "DUP@EXAMPLE.COM", " Dup@Example.com"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated
@@ -10,9 +11,36 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, EmailStr, Field
 
 from todo_auth.utils.security import MAX_PASSWORD_BYTES, hashable
 
+# RFC 5321's limits, in octets of the UTF-8 form (RFC 6531 keeps them for UTF-8 addresses).
+MAX_LOCAL_PART_BYTES = 64
+MAX_DOMAIN_BYTES = 255
+MAX_EMAIL_BYTES = 254
 
-def _strip(value: object) -> object:
-    return value.strip() if isinstance(value, str) else value
+
+def canonical_email(email: str) -> str:
+    """The one form of an email that signup stores and login and the rate limits compare.
+
+    NFKC folds compatibility forms (fullwidth letters, the Kelvin sign, ligatures) into plain
+    letters, case folding then makes case irrelevant (`ß` and `ss` too), and a last NFKC and
+    lower() keep the result normalised and lower case (as the table's check requires).
+    """
+    folded = unicodedata.normalize("NFKC", email).strip().casefold()
+    return unicodedata.normalize("NFKC", folded).lower()
+
+
+def _canonical(value: object) -> object:
+    return canonical_email(value) if isinstance(value, str) else value
+
+
+def _within_rfc5321(email: str) -> str:
+    local, _, domain = email.rpartition("@")
+    if len(local.encode()) > MAX_LOCAL_PART_BYTES:
+        raise ValueError(f"the part before @ must be at most {MAX_LOCAL_PART_BYTES} bytes")
+    if len(domain.encode()) > MAX_DOMAIN_BYTES:
+        raise ValueError(f"the domain must be at most {MAX_DOMAIN_BYTES} bytes")
+    if len(email.encode()) > MAX_EMAIL_BYTES:
+        raise ValueError(f"an email address must be at most {MAX_EMAIL_BYTES} bytes")
+    return email
 
 
 def _bcrypt_safe(password: SecretStr) -> SecretStr:
@@ -23,9 +51,10 @@ def _bcrypt_safe(password: SecretStr) -> SecretStr:
     return password
 
 
-# Validated without a DNS lookup (pydantic calls email-validator offline), then lowercased
-# whole: the stored form, and what uniqueness and login compare.
-NormalizedEmail = Annotated[EmailStr, BeforeValidator(_strip), AfterValidator(str.lower)]
+# Put in canonical form, then validated without a DNS lookup (pydantic calls email-validator
+# offline, which keeps the canonical form): the stored form, and what uniqueness, login and
+# the rate limits compare.
+NormalizedEmail = Annotated[EmailStr, BeforeValidator(_canonical), AfterValidator(_within_rfc5321)]
 # SecretStr keeps the password out of reprs, and so out of any log line or traceback.
 NewPassword = Annotated[SecretStr, Field(min_length=8), AfterValidator(_bcrypt_safe)]
 
