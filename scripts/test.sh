@@ -14,6 +14,10 @@ export TESTCONTAINERS_RYUK_DISABLED=true
 KUBECTL="$(bash scripts/ensure-kubectl.sh)"
 export KUBECTL
 uv sync --quiet
+# tests/test_openapi.py runs the TypeScript client's own generator and compiler.
+if [ ! -d clients/typescript/node_modules ]; then
+    (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error) >&2
+fi
 
 status=0
 uv run pytest "$@" || status=$?

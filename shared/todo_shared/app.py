@@ -15,6 +15,7 @@ from sqlalchemy import text
 from todo_shared.db import create_engine, create_sessionmaker
 from todo_shared.errors import install_error_handlers
 from todo_shared.observability import RequestContextMiddleware, TrustedProxies, configure_logging
+from todo_shared.openapi import DocumentPatch, install_docs, install_openapi, operation_id
 from todo_shared.settings import ServiceSettings
 
 ServiceLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -74,10 +75,17 @@ def create_app(
     *,
     title: str,
     routers: Sequence[APIRouter],
+    openapi_url: str = "/openapi.json",
+    openapi_patches: Sequence[DocumentPatch] = (),
+    docs: tuple[str, dict[str, str]] | None = None,
     service_lifespan: ServiceLifespan | None = None,
     readiness_checks: dict[str, ReadinessCheck] | None = None,
 ) -> FastAPI:
-    """Build a service: engine and Redis on `app.state`, then the service's own start-up."""
+    """Build a service: engine and Redis on `app.state`, then the service's own start-up.
+
+    The OpenAPI document is served at `openapi_url`, and `docs` (`(path, {name: url})`) is a
+    Swagger UI page of those documents, unless `API_DOCS` is off.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,7 +103,17 @@ def create_app(
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(
+        title=title,
+        lifespan=lifespan,
+        openapi_url=openapi_url if settings.api_docs else None,
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=operation_id,
+    )
+    install_openapi(app, openapi_patches)
+    if settings.api_docs and docs is not None:
+        install_docs(app, *docs)
     app.state.settings = settings
     install_error_handlers(app, retry_after_seconds=settings.retry_after_seconds)
     app.add_middleware(

@@ -6,13 +6,23 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Request, Response, Security
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPBearer
 
 from todo_shared.errors import Unauthorized
 from todo_shared.tokens import InvalidToken, TokenVerifier, VerifiedToken
 
 logger = logging.getLogger("todo.security")
+
+# Declares the scheme in OpenAPI (`bearerAuth`) on every AuthenticatedRoute; the checking is
+# get_current_user's, so this one never refuses anything itself.
+bearer_scheme = HTTPBearer(
+    bearerFormat="JWT",
+    scheme_name="bearerAuth",
+    description="An access token from `POST /api/auth/login` (or Better Auth's `jwt` plugin).",
+    auto_error=False,
+)
 
 
 def _bearer_token(request: Request) -> str:
@@ -44,6 +54,10 @@ class AuthenticatedRoute(APIRoute):
     no token but a malformed body would learn "400" instead of "401". Subclasses may refuse
     the verified caller too (`authorize`), with the same precedence over the body.
     """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        dependencies = [*(kwargs.pop("dependencies", None) or ()), Security(bearer_scheme)]
+        super().__init__(path, endpoint, dependencies=dependencies, **kwargs)
 
     def authorize(self, request: Request, caller: VerifiedToken) -> None:
         """Raise an `AppError` to refuse a caller whose token is valid."""

@@ -81,6 +81,11 @@ class ServiceSettings(BaseSettings):
         default=1024 * 1024, ge=1, description="Larger request bodies are refused with 413."
     )
     log_level: str = Field(default="INFO", description="Python log level of the JSON logs.")
+    api_docs: bool = Field(
+        default=True,
+        description="Serve the OpenAPI document (and, tasks, the `/api/docs` page); "
+        "`false` hides them.",
+    )
     retry_after_seconds: int = Field(
         default=5, ge=1, description="`Retry-After` sent with 503 while the database is down."
     )

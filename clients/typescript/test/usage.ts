@@ -20,8 +20,33 @@ export async function usage(): Promise<Task[]> {
 
   const created = await tasks.POST("/api/{user_id}/tasks", {
     params: { path: { user_id } },
-    body: { title: "Buy milk", description: null, completed: false },
+    body: { title: "Buy milk" },
   });
+  if (created.error) {
+    // The documented error bodies: field errors for a 400, a message otherwise.
+    const detail: string | { loc: (string | number)[]; msg: string; type: string }[] =
+      created.error.detail;
+    void detail;
+  } else if (created.data) {
+    const task: Task = created.data;
+    void task;
+  }
+  await tasks.PUT("/api/{user_id}/tasks/{task_id}", {
+    params: { path: { user_id, task_id: 1 } },
+    body: { title: "Buy oat milk", description: null },
+  });
+  await tasks.PATCH("/api/{user_id}/tasks/{task_id}", {
+    params: { path: { user_id, task_id: 1 } },
+    // @ts-expect-error a title may be omitted but never null (the service answers 400)
+    body: { title: null },
+  });
+  await tasks.GET("/api/{user_id}/tasks", {
+    // @ts-expect-error limit is a number, never null
+    params: { path: { user_id }, query: { limit: null } },
+  });
+  const jwks = await auth.GET("/api/auth/jwks");
+  const kid: string | undefined = jwks.data?.keys[0]?.kid;
+  void kid;
   const list = await tasks.GET("/api/{user_id}/tasks", {
     params: { path: { user_id }, query: { completed: false, limit: 20, offset: 0 } },
   });

@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.support.contract import Contract, contract_hooks
 from todo_auth.cli import MIGRATIONS_DIR
 from todo_auth.main import create_auth_app
 from todo_auth.rate_limit import KEY_PREFIX
@@ -97,6 +98,8 @@ def start_service(base_settings: Settings) -> StartService:
             AsyncClient(
                 transport=ASGITransport(app=manager.app, client=peer),
                 base_url="http://auth.test",
+                # Every response is checked against the app's OpenAPI document.
+                event_hooks=contract_hooks(Contract(app.openapi())),
             ) as client,
         ):
             yield Service(app=app, client=client, settings=settings)

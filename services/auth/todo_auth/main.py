@@ -41,7 +41,13 @@ def create_auth_app(settings: Settings) -> FastAPI:
         finally:
             hasher.close()
 
-    return create_app(settings, title="Todo auth", routers=[auth.router], service_lifespan=lifespan)
+    return create_app(
+        settings,
+        title="Todo auth",
+        routers=[auth.router],
+        openapi_url="/api/auth/openapi.json",
+        service_lifespan=lifespan,
+    )
 
 
 app = create_auth_app(Settings())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from tests.support.contract import Contract, contract_hooks
 from tests.support.issuer import TestIssuer
 from todo_shared.migrations import upgrade_to_head
 from todo_tasks.main import create_tasks_app
@@ -58,10 +60,19 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield app
 
 
+@cache
+def _contract(app: FastAPI) -> Contract:
+    return Contract(app.openapi())
+
+
 def _client(app: FastAPI, token: str | None = None) -> httpx.AsyncClient:
+    """Every response it receives is checked against the app's OpenAPI document."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://tasks.test", headers=headers
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://tasks.test",
+        headers=headers,
+        event_hooks=contract_hooks(_contract(app)),
     )
 
 

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from todo_shared.app import create_app
+from todo_shared.openapi import query_parameter
 from todo_shared.tokens import keys_check, verifier_lifespan
 from todo_tasks.database import database_check, database_lifespan
 from todo_tasks.routers import tasks
@@ -26,6 +27,24 @@ def create_tasks_app(settings: Settings) -> FastAPI:
         settings,
         title="Todo tasks",
         routers=[tasks.router],
+        openapi_url="/api/openapi.json",
+        # LIST_LIMIT_* are settings, so the document states this deployment's bounds.
+        openapi_patches=[
+            query_parameter(
+                "listTasks",
+                "limit",
+                {
+                    "type": "integer",
+                    "minimum": 1,
+                    "maximum": settings.list_limit_max,
+                    "default": settings.list_limit_default,
+                },
+            )
+        ],
+        docs=(
+            "/api/docs",
+            {"Tasks API": "/api/openapi.json", "Auth API": "/api/auth/openapi.json"},
+        ),
         service_lifespan=lifespan,
         readiness_checks={"database": database_check, "keys": keys_check},
     )

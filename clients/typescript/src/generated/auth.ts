@@ -14,7 +14,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Signup */
-        post: operations["signup_api_auth_signup_post"];
+        post: operations["signup"];
         delete?: never;
         options?: never;
         head?: never;
@@ -34,7 +34,7 @@ export interface paths {
          * Login
          * @description One answer, after the same bcrypt work, for an unknown email and a wrong password.
          */
-        post: operations["login_api_auth_login_post"];
+        post: operations["login"];
         delete?: never;
         options?: never;
         head?: never;
@@ -49,10 +49,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Jwks
+         * Get Jwks
          * @description Every key that signed a still-valid token, and the one signing now.
          */
-        get: operations["jwks__well_known_jwks_json_get"];
+        get: operations["getWellKnownJwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -69,10 +69,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Jwks
+         * Get Jwks
          * @description Every key that signed a still-valid token, and the one signing now.
          */
-        get: operations["jwks_api_auth_jwks_get"];
+        get: operations["getJwks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -85,10 +85,81 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /**
+         * Error
+         * @description Every error except a validation failure: a short, stable message.
+         */
+        Error: {
+            /**
+             * Detail
+             * @example not found
+             */
+            detail: string;
+        };
+        /**
+         * FieldError
+         * @description One refused field; the submitted value is never echoed (it may be a password).
+         */
+        FieldError: {
+            /**
+             * Loc
+             * @example [
+             *       "body",
+             *       "title"
+             *     ]
+             */
+            loc: (string | number)[];
+            /**
+             * Msg
+             * @example String should have at least 1 character
+             */
+            msg: string;
+            /**
+             * Type
+             * @example string_too_short
+             */
+            type: string;
+        };
+        /** Jwk */
+        Jwk: {
+            /**
+             * Kty
+             * @constant
+             */
+            kty: "OKP";
+            /**
+             * Crv
+             * @constant
+             */
+            crv: "Ed25519";
+            /**
+             * X
+             * @description The public key, base64url without padding.
+             */
+            x: string;
+            /**
+             * Kid
+             * @description RFC 7638 thumbprint; a token's header names it.
+             */
+            kid: string;
+            /**
+             * Alg
+             * @constant
+             */
+            alg: "EdDSA";
+            /**
+             * Use
+             * @constant
+             */
+            use: "sig";
+        };
+        /** Jwks */
+        Jwks: {
+            /**
+             * Keys
+             * @description The key signing now and every key a live token used.
+             */
+            keys: components["schemas"]["Jwk"][];
         };
         /** LoginRequest */
         LoginRequest: {
@@ -144,18 +215,13 @@ export interface components {
              */
             created_at: string;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
+        /**
+         * ValidationFailed
+         * @description 400: the request does not fit the documented shape; `detail` lists every field error.
+         */
+        ValidationFailed: {
+            /** Detail */
+            detail: components["schemas"]["FieldError"][];
         };
     };
     responses: never;
@@ -166,7 +232,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    signup_api_auth_signup_post: {
+    signup: {
         parameters: {
             query?: never;
             header?: never;
@@ -182,24 +248,76 @@ export interface operations {
             /** @description Successful Response */
             201: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["UserPublic"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request does not fit the documented shape. */
+            400: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description The email is already registered (in any case). */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
+            413: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many attempts: wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    login_api_auth_login_post: {
+    login: {
         parameters: {
             query?: never;
             header?: never;
@@ -215,24 +333,78 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["Token"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request does not fit the documented shape. */
+            400: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Unknown email or wrong password (one answer). */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
+            413: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too many attempts: wait `Retry-After` seconds. */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    jwks__well_known_jwks_json_get: {
+    getWellKnownJwks: {
         parameters: {
             query?: never;
             header?: never;
@@ -241,18 +413,35 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The public keys that verify this service's tokens. */
             200: {
                 headers: {
+                    /** @description `public, max-age=JWKS_MAX_AGE_SECONDS`. */
+                    "Cache-Control": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Jwks"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    jwks_api_auth_jwks_get: {
+    getJwks: {
         parameters: {
             query?: never;
             header?: never;
@@ -261,13 +450,30 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The public keys that verify this service's tokens. */
             200: {
                 headers: {
+                    /** @description `public, max-age=JWKS_MAX_AGE_SECONDS`. */
+                    "Cache-Control": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": unknown;
+                    "application/json": components["schemas"]["Jwks"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

@@ -15,10 +15,10 @@ export interface paths {
          * List Tasks
          * @description The caller's tasks, newest first; `X-Total-Count` is the filtered total before paging.
          */
-        get: operations["list_tasks_api__user_id__tasks_get"];
+        get: operations["listTasks"];
         put?: never;
         /** Create Task */
-        post: operations["create_task_api__user_id__tasks_post"];
+        post: operations["createTask"];
         delete?: never;
         options?: never;
         head?: never;
@@ -33,16 +33,16 @@ export interface paths {
             cookie?: never;
         };
         /** Read Task */
-        get: operations["read_task_api__user_id__tasks__task_id__get"];
+        get: operations["readTask"];
         /** Replace Task */
-        put: operations["replace_task_api__user_id__tasks__task_id__put"];
+        put: operations["replaceTask"];
         post?: never;
         /** Delete Task */
-        delete: operations["delete_task_api__user_id__tasks__task_id__delete"];
+        delete: operations["deleteTask"];
         options?: never;
         head?: never;
         /** Update Task */
-        patch: operations["update_task_api__user_id__tasks__task_id__patch"];
+        patch: operations["updateTask"];
         trace?: never;
     };
     "/api/{user_id}/tasks/{task_id}/complete": {
@@ -62,17 +62,47 @@ export interface paths {
          * Complete Task
          * @description `{"completed": bool}` sets the flag; no body, or a body without it, toggles.
          */
-        patch: operations["complete_task_api__user_id__tasks__task_id__complete_patch"];
+        patch: operations["completeTask"];
         trace?: never;
     };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+        /**
+         * Error
+         * @description Every error except a validation failure: a short, stable message.
+         */
+        Error: {
+            /**
+             * Detail
+             * @example not found
+             */
+            detail: string;
+        };
+        /**
+         * FieldError
+         * @description One refused field; the submitted value is never echoed (it may be a password).
+         */
+        FieldError: {
+            /**
+             * Loc
+             * @example [
+             *       "body",
+             *       "title"
+             *     ]
+             */
+            loc: (string | number)[];
+            /**
+             * Msg
+             * @example String should have at least 1 character
+             */
+            msg: string;
+            /**
+             * Type
+             * @example string_too_short
+             */
+            type: string;
         };
         /**
          * TaskComplete
@@ -80,7 +110,7 @@ export interface components {
          */
         TaskComplete: {
             /** Completed */
-            completed?: boolean | null;
+            completed?: boolean;
         };
         /**
          * TaskCreate
@@ -93,22 +123,22 @@ export interface components {
             description?: string | null;
             /**
              * Completed
-             * @default false
+             * @description Omitted: `false`.
              */
-            completed: boolean;
+            completed?: boolean;
         };
         /**
          * TaskPatch
          * @description PATCH changes only the fields sent; `description: null` clears it, a null title or
-         *     `completed` is a 400 (they cannot be null).
+         *     `completed` is a 400 (they cannot be null, and the schema says so).
          */
         TaskPatch: {
             /** Title */
-            title?: string | null;
+            title?: string;
             /** Description */
             description?: string | null;
             /** Completed */
-            completed?: boolean | null;
+            completed?: boolean;
         };
         /** TaskPublic */
         TaskPublic: {
@@ -145,22 +175,17 @@ export interface components {
             description?: string | null;
             /**
              * Completed
-             * @default false
+             * @description Omitted: `false`.
              */
-            completed: boolean;
+            completed?: boolean;
         };
-        /** ValidationError */
-        ValidationError: {
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
-            /** Input */
-            input?: unknown;
-            /** Context */
-            ctx?: Record<string, never>;
+        /**
+         * ValidationFailed
+         * @description 400: the request does not fit the documented shape; `detail` lists every field error.
+         */
+        ValidationFailed: {
+            /** Detail */
+            detail: components["schemas"]["FieldError"][];
         };
     };
     responses: never;
@@ -171,11 +196,11 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    list_tasks_api__user_id__tasks_get: {
+    listTasks: {
         parameters: {
             query?: {
-                completed?: boolean | null;
-                limit?: number | null;
+                completed?: boolean;
+                limit?: number;
                 offset?: number;
             };
             header?: never;
@@ -186,27 +211,70 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description A page of the caller's tasks, newest first. */
             200: {
                 headers: {
+                    /** @description Tasks matching the filter, before paging. */
+                    "X-Total-Count": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskPublic"][];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request does not fit the documented shape. */
+            400: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    create_task_api__user_id__tasks_post: {
+    createTask: {
         parameters: {
             query?: never;
             header?: never;
@@ -221,27 +289,81 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description The new task. */
             201: {
                 headers: {
+                    /** @description The new task's path. */
+                    Location: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request does not fit the documented shape. */
+            400: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
+            413: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    read_task_api__user_id__tasks__task_id__get: {
+    readTask: {
         parameters: {
             query?: never;
             header?: never;
@@ -256,24 +378,76 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request does not fit the documented shape. */
+            400: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such task among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    replace_task_api__user_id__tasks__task_id__put: {
+    replaceTask: {
         parameters: {
             query?: never;
             header?: never;
@@ -292,24 +466,87 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request does not fit the documented shape. */
+            400: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such task among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
+            413: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    delete_task_api__user_id__tasks__task_id__delete: {
+    deleteTask: {
         parameters: {
             query?: never;
             header?: never;
@@ -321,25 +558,77 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description Deleted. */
             204: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content?: never;
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request does not fit the documented shape. */
+            400: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such task among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    update_task_api__user_id__tasks__task_id__patch: {
+    updateTask: {
         parameters: {
             query?: never;
             header?: never;
@@ -358,24 +647,87 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request does not fit the documented shape. */
+            400: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such task among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
+            413: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };
     };
-    complete_task_api__user_id__tasks__task_id__complete_patch: {
+    completeTask: {
         parameters: {
             query?: never;
             header?: never;
@@ -394,19 +746,82 @@ export interface operations {
             /** @description Successful Response */
             200: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description Validation Error */
-            422: {
+            /** @description The request does not fit the documented shape. */
+            400: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such task among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
+            413: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
                 };
             };
         };

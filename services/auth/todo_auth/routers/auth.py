@@ -10,15 +10,20 @@ from fastapi.responses import JSONResponse
 from todo_auth import repository
 from todo_auth.dependencies.auth import ClientIP, HasherDep, KeysDep, LimiterDep, SettingsDep
 from todo_auth.dependencies.database import SessionDep
-from todo_auth.schemas import LoginRequest, Token, UserCreate, UserPublic
+from todo_auth.schemas import Jwks, LoginRequest, Token, UserCreate, UserPublic
 from todo_shared.errors import Conflict, Unauthorized
+from todo_shared.openapi import errors, header
 
-router = APIRouter(tags=["auth"])
+router = APIRouter(tags=["auth"], responses=errors(503))
 
 LOGIN_FAILED = "invalid email or password"
 
 
-@router.post("/api/auth/signup", status_code=201)
+@router.post(
+    "/api/auth/signup",
+    status_code=201,
+    responses=errors(400, 409, 413, 429, s409="The email is already registered (in any case)."),
+)
 async def signup(
     body: UserCreate,
     session: SessionDep,
@@ -38,7 +43,10 @@ async def signup(
     return UserPublic.model_validate(user, from_attributes=True)
 
 
-@router.post("/api/auth/login")
+@router.post(
+    "/api/auth/login",
+    responses=errors(400, 401, 413, 429, s401="Unknown email or wrong password (one answer)."),
+)
 async def login(
     body: LoginRequest,
     session: SessionDep,
@@ -73,9 +81,20 @@ async def login(
     return Token(access_token=token, expires_in=settings.access_token_ttl_seconds)
 
 
-@router.get("/api/auth/jwks")
-@router.get("/.well-known/jwks.json")
-async def jwks(keys: KeysDep, settings: SettingsDep) -> JSONResponse:
+JWKS_RESPONSE = {
+    "model": Jwks,
+    "description": "The public keys that verify this service's tokens.",
+    "headers": {
+        "Cache-Control": header("`public, max-age=JWKS_MAX_AGE_SECONDS`.", {"type": "string"})
+    },
+}
+
+
+@router.get("/api/auth/jwks", responses={200: JWKS_RESPONSE})
+@router.get(
+    "/.well-known/jwks.json", operation_id="getWellKnownJwks", responses={200: JWKS_RESPONSE}
+)
+async def get_jwks(keys: KeysDep, settings: SettingsDep) -> JSONResponse:
     """Every key that signed a still-valid token, and the one signing now."""
     published = await keys.published()
     cache = f"public, max-age={settings.jwks_max_age_seconds}"

@@ -1,7 +1,8 @@
 """The task endpoints under `/api/{user_id}/tasks`.
 
 `OwnerId` settles 401/403 before anything else happens. Responses are encoded once with
-orjson straight from the selected columns; `response_model` is there for the OpenAPI schema.
+orjson straight from the selected columns; `response_model` and `responses` are there for the
+OpenAPI document, which lists every status a route can answer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from todo_shared.errors import NotFound
+from todo_shared.openapi import errors, header
 from todo_tasks import repository
 from todo_tasks.dependencies.auth import OwnerId, OwnerRoute
 from todo_tasks.dependencies.database import DatabaseDep
@@ -23,7 +25,15 @@ MAX_BIGINT = 2**63 - 1
 # Out of range ids are a 400 here rather than an overflow in the database driver.
 TaskId = Annotated[int, Path(gt=0, le=MAX_BIGINT)]
 
-router = APIRouter(prefix="/api/{user_id}/tasks", tags=["tasks"], route_class=OwnerRoute)
+router = APIRouter(
+    prefix="/api/{user_id}/tasks",
+    tags=["tasks"],
+    route_class=OwnerRoute,
+    responses=errors(401, 403, 503),
+)
+# The statuses beyond the router's: 400 is any refused path, query or body value.
+WITH_BODY = errors(400, 404, 413)
+BY_ID = errors(400, 404)
 
 
 def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -48,7 +58,21 @@ def _page_limit(request: Request, limit: int | None) -> int:
     return limit
 
 
-@router.get("", response_model=list[TaskPublic])
+@router.get(
+    "",
+    response_model=list[TaskPublic],
+    responses={
+        200: {
+            "description": "A page of the caller's tasks, newest first.",
+            "headers": {
+                "X-Total-Count": header(
+                    "Tasks matching the filter, before paging.", {"type": "integer", "minimum": 0}
+                )
+            },
+        },
+        **errors(400),
+    },
+)
 async def list_tasks(
     owner: OwnerId,
     db: DatabaseDep,
@@ -64,26 +88,37 @@ async def list_tasks(
     return _json(page, headers={"X-Total-Count": str(total)})
 
 
-@router.post("", response_model=TaskPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    response_model=TaskPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        201: {
+            "description": "The new task.",
+            "headers": {"Location": header("The new task's path.", {"type": "string"})},
+        },
+        **errors(400, 413),
+    },
+)
 async def create_task(owner: OwnerId, db: DatabaseDep, body: TaskCreate) -> Response:
     task = await repository.create_task(db, owner, **body.model_dump())
     location = f"/api/{quote(owner, safe='')}/tasks/{task['id']}"
     return _json(task, status.HTTP_201_CREATED, {"Location": location})
 
 
-@router.get("/{task_id}", response_model=TaskPublic)
+@router.get("/{task_id}", response_model=TaskPublic, responses=BY_ID)
 async def read_task(owner: OwnerId, db: DatabaseDep, task_id: TaskId) -> Response:
     return _found(await repository.get_task(db, owner, task_id))
 
 
-@router.put("/{task_id}", response_model=TaskPublic)
+@router.put("/{task_id}", response_model=TaskPublic, responses=WITH_BODY)
 async def replace_task(
     owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskUpdate
 ) -> Response:
     return _found(await repository.replace_task(db, owner, task_id, **body.model_dump()))
 
 
-@router.patch("/{task_id}", response_model=TaskPublic)
+@router.patch("/{task_id}", response_model=TaskPublic, responses=WITH_BODY)
 async def update_task(
     owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskPatch
 ) -> Response:
@@ -91,7 +126,7 @@ async def update_task(
     return _found(await repository.update_task(db, owner, task_id, changes))
 
 
-@router.patch("/{task_id}/complete", response_model=TaskPublic)
+@router.patch("/{task_id}/complete", response_model=TaskPublic, responses=WITH_BODY)
 async def complete_task(
     owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskComplete | None = None
 ) -> Response:
@@ -100,7 +135,11 @@ async def complete_task(
     return _found(await repository.set_completed(db, owner, task_id, completed))
 
 
-@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{task_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={204: {"description": "Deleted."}, **BY_ID},
+)
 async def delete_task(owner: OwnerId, db: DatabaseDep, task_id: TaskId) -> Response:
     if not await repository.delete_task(db, owner, task_id):
         raise NotFound

@@ -31,13 +31,29 @@ def _not_blank(value: str) -> str:
     return value
 
 
+# The same rules for the OpenAPI schema (ECMA-262 regexes): no NUL, and for a title at least
+# one character that `str.strip` keeps. Documentation only: the validators above decide.
+_NO_NUL = "[^\\u0000]*"
+_NOT_SPACE = (
+    "[^\\u0000\\t\\n\\u000b\\f\\r\\u001c-\\u001f \\u0085\\u00a0\\u1680"
+    "\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
+
 Title = Annotated[
     str,
-    Field(min_length=1, max_length=TITLE_MAX_LENGTH),
+    Field(
+        min_length=1,
+        max_length=TITLE_MAX_LENGTH,
+        json_schema_extra={"pattern": f"^{_NO_NUL}{_NOT_SPACE}{_NO_NUL}$"},
+    ),
     AfterValidator(_not_blank),
     AfterValidator(_storable),
 ]
-Description = Annotated[str, Field(max_length=DESCRIPTION_MAX_LENGTH), AfterValidator(_storable)]
+Description = Annotated[
+    str,
+    Field(max_length=DESCRIPTION_MAX_LENGTH, json_schema_extra={"pattern": f"^{_NO_NUL}$"}),
+    AfterValidator(_storable),
+]
 
 
 class _Body(BaseModel):
@@ -49,6 +65,17 @@ def _refuse_null(value: Any) -> Any:
     if value is None:
         raise ValueError("may be omitted but not null")
     return value
+
+
+def _not_null_in_schema(schema: dict[str, Any]) -> None:
+    """The OpenAPI side of `_refuse_null`: the field's schema loses its `null` branch."""
+    (branch,) = (s for s in schema.pop("anyOf") if s.get("type") != "null")
+    schema.update(branch)
+    schema.pop("default", None)
+
+
+# May be omitted, never null (the `None` default only marks "not sent").
+OMITTABLE = Field(default=None, json_schema_extra=_not_null_in_schema)
 
 
 class TaskBase(_Body):
@@ -68,11 +95,11 @@ class TaskUpdate(TaskBase):
 
 class TaskPatch(_Body):
     """PATCH changes only the fields sent; `description: null` clears it, a null title or
-    `completed` is a 400 (they cannot be null)."""
+    `completed` is a 400 (they cannot be null, and the schema says so)."""
 
-    title: Title | None = None
+    title: Title | None = OMITTABLE
     description: Description | None = None
-    completed: StrictBool | None = None
+    completed: StrictBool | None = OMITTABLE
 
     _no_nulls = field_validator("title", "completed")(_refuse_null)
 
@@ -80,7 +107,7 @@ class TaskPatch(_Body):
 class TaskComplete(_Body):
     """`{"completed": true|false}` sets the flag; an empty object (or no body) toggles it."""
 
-    completed: StrictBool | None = None
+    completed: StrictBool | None = OMITTABLE
 
     _no_null = field_validator("completed")(_refuse_null)
 
