@@ -27,13 +27,23 @@ def _default(field: Any) -> str:
 
 
 def variables() -> dict[str, tuple[list[str], str, str]]:
-    """Each environment variable: the services reading it, its default, what it means."""
-    table: dict[str, tuple[list[str], str, str]] = {}
+    """Each environment variable: the services reading it, its default, what it means (per
+    service, when the services describe it differently)."""
+    docs: dict[str, dict[str, str]] = {}
+    defaults: dict[str, str] = {}
     for service, settings in SERVICES.items():
         for name, field in settings.model_fields.items():
             env = name.upper()
-            services, default, doc = table.get(env, ([], _default(field), field.description or ""))
-            table[env] = ([*services, service], default, doc or field.description or "")
+            docs.setdefault(env, {})[service] = field.description or ""
+            defaults.setdefault(env, _default(field))
+    table: dict[str, tuple[list[str], str, str]] = {}
+    for env, by_service in docs.items():
+        meanings = set(by_service.values())
+        if len(meanings) == 1:
+            doc = meanings.pop()
+        else:
+            doc = " ".join(f"**{service}:** {meaning}" for service, meaning in by_service.items())
+        table[env] = (list(by_service), defaults[env], doc)
     return table
 
 

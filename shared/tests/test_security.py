@@ -111,7 +111,9 @@ async def test_tokens_never_reach_the_log(
 async def test_readiness_reports_whether_keys_are_available(
     issuer: TestIssuer, app: FastAPI
 ) -> None:
-    assert await keys_check(app) is None
+    report = await keys_check(app)
+    assert report.ready
+    assert report.parts == {issuer.issuer: "ok"}
     assert issuer.fetch_count == 1  # loaded at start-up, before any request
 
 
@@ -126,5 +128,7 @@ async def test_readiness_fails_and_requests_are_refused_without_keys(
             response = await client.get("/me", headers={"Authorization": f"Bearer {issuer.mint()}"})
 
         assert response.status_code == 401
-        assert await keys_check(app) == "keys unavailable"
+        report = await keys_check(app)
+        assert not report.ready
+        assert report.parts == {issuer.issuer: "keys unavailable"}
     await app.state.redis.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -19,9 +20,20 @@ from todo_shared.openapi import DocumentPatch, install_docs, install_openapi, op
 from todo_shared.settings import ServiceSettings
 
 ServiceLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
-# A readiness check returns None when fine, else a short reason shown in /readyz; one that
-# raises or takes longer than READINESS_TIMEOUT_SECONDS reads as "unreachable".
-ReadinessCheck = Callable[[FastAPI], Awaitable[str | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """A readiness check made of parts: `ready` decides, `parts` are shown in /readyz."""
+
+    ready: bool
+    parts: dict[str, str]
+
+
+# A readiness check returns None when fine, else a short reason shown in /readyz (or a
+# CheckReport, to show its parts); one that raises or takes longer than
+# READINESS_TIMEOUT_SECONDS reads as "unreachable".
+ReadinessCheck = Callable[[FastAPI], Awaitable[str | CheckReport | None]]
 
 READINESS_TIMEOUT_SECONDS = 2.0
 
@@ -41,12 +53,19 @@ async def database_check(app: FastAPI) -> str | None:
     return None
 
 
-async def _probe(check: ReadinessCheck, app: FastAPI) -> str | None:
+async def _probe(check: ReadinessCheck, app: FastAPI) -> CheckReport | str | None:
     try:
         async with asyncio.timeout(READINESS_TIMEOUT_SECONDS):
             return await check(app)
     except Exception:
         return "unreachable"
+
+
+def _shown(result: CheckReport | str | None) -> tuple[bool, str | dict[str, str]]:
+    """(ready, what /readyz shows) of one check's result."""
+    if isinstance(result, CheckReport):
+        return result.ready, result.parts
+    return result is None, result or "ok"
 
 
 def _health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
@@ -61,8 +80,9 @@ def _health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     async def readyz(request: Request) -> JSONResponse:
         """Ready to serve: every dependency a request needs is reachable."""
         results = await asyncio.gather(*(_probe(check, request.app) for check in checks.values()))
-        status = {name: problem or "ok" for name, problem in zip(checks, results, strict=True)}
-        if any(results):
+        shown = [_shown(result) for result in results]
+        status = {name: detail for name, (_, detail) in zip(checks, shown, strict=True)}
+        if not all(ready for ready, _ in shown):
             retry = str(request.app.state.settings.retry_after_seconds)
             return JSONResponse({"detail": status}, 503, headers={"Retry-After": retry})
         return JSONResponse({"status": "ok", "checks": status})

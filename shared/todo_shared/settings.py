@@ -8,7 +8,15 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import AnyUrl, BeforeValidator, Field, field_validator, model_validator
+from pydantic import (
+    AnyUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from todo_shared.jwks.keys import KEY_TYPES
@@ -106,19 +114,45 @@ class ServiceSettings(BaseSettings):
         return self
 
 
-class VerifierSettings(ServiceSettings):
-    """Settings of a service that accepts bearer tokens (env names are the upper-cased fields)."""
+class TrustedIssuer(BaseModel):
+    """One issuer whose tokens are accepted: its `iss`, where its keys are, and our `aud`."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    issuer: str = Field(min_length=1)
+    jwks_url: str = Field(min_length=1)
+    audience: str = Field(min_length=1)
+
+
+_SHORTHAND = ("jwks_url", "jwt_issuer", "jwt_audience")
+
+
+class VerifierSettings(ServiceSettings):
+    """Settings of a service that accepts bearer tokens (env names are the upper-cased fields).
+
+    The trusted issuers are `JWT_ISSUERS`, or else the one issuer of the shorthand
+    `JWKS_URL`, `JWT_ISSUER`, `JWT_AUDIENCE`; setting both is refused, so a forgotten
+    shorthand variable can never silently add or hide an issuer.
+    """
+
+    jwt_issuers: list[TrustedIssuer] | None = Field(
+        default=None,
+        description="Trusted issuers, a JSON list of "
+        '`{"issuer": ..., "jwks_url": ..., "audience": ...}`; a token\'s `iss` picks one. '
+        "Unset: the one issuer of `JWKS_URL`, `JWT_ISSUER`, `JWT_AUDIENCE` (not both).",
+    )
     jwks_url: str = Field(
         default="http://localhost:8080/api/auth/jwks",
-        description="Where the issuer publishes its public keys (JWKS).",
+        description="One-issuer shorthand: where the issuer publishes its public keys (JWKS).",
     )
     jwt_issuer: str = Field(
-        default="http://localhost:8080", description="Required `iss` claim of every token."
+        default="http://localhost:8080",
+        description="One-issuer shorthand: the required `iss` claim.",
     )
     jwt_audience: str = Field(
         default="http://localhost:8080",
-        description="Required `aud` claim (the token's `aud` may be a list containing it).",
+        description="One-issuer shorthand: the required `aud` claim (the token's `aud` may be "
+        "a list containing it).",
     )
     jwt_algorithms: CommaSeparated = Field(
         default_factory=lambda: list(DEFAULT_ALGORITHMS),
@@ -184,13 +218,44 @@ class VerifierSettings(ServiceSettings):
             raise ValueError("at least one algorithm is required")
         return algorithms
 
+    @property
+    def trusted_issuers(self) -> list[TrustedIssuer]:
+        """`JWT_ISSUERS`, or the one issuer the shorthand describes."""
+        if self.jwt_issuers is not None:
+            return self.jwt_issuers
+        return [
+            TrustedIssuer(
+                issuer=self.jwt_issuer, jwks_url=self.jwks_url, audience=self.jwt_audience
+            )
+        ]
+
     @model_validator(mode="after")
-    def _https_unless_allowed(self) -> VerifierSettings:
-        parts = urlsplit(self.jwks_url)
+    def _one_way_to_name_issuers(self) -> VerifierSettings:
+        if self.jwt_issuers is None:
+            self._require_https(self.jwks_url, "JWKS_URL")
+            return self
+        shorthand = sorted(name.upper() for name in _SHORTHAND if name in self.model_fields_set)
+        if shorthand:
+            raise ValueError(
+                f"JWT_ISSUERS and {', '.join(shorthand)} are both set: use JWT_ISSUERS alone "
+                "(or unset it to use the one-issuer shorthand JWKS_URL, JWT_ISSUER, JWT_AUDIENCE)"
+            )
+        if not self.jwt_issuers:
+            raise ValueError("JWT_ISSUERS is empty: at least one issuer is required")
+        names = [trusted.issuer for trusted in self.jwt_issuers]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"JWT_ISSUERS names an issuer more than once: {duplicates}")
+        for index, trusted in enumerate(self.jwt_issuers):
+            self._require_https(trusted.jwks_url, f"JWT_ISSUERS[{index}].jwks_url")
+        return self
+
+    def _require_https(self, url: str, name: str) -> None:
+        parts = urlsplit(url)
         if parts.scheme == "https" and parts.hostname:
-            return self
+            return
         if parts.scheme == "http" and parts.hostname in self.jwks_allow_http_hosts:
-            return self
+            return
         raise ValueError(
-            "JWKS_URL must be https:// (plain http only for a host in JWKS_ALLOW_HTTP_HOSTS)"
+            f"{name} must be https:// (plain http only for a host in JWKS_ALLOW_HTTP_HOSTS)"
         )

@@ -20,17 +20,48 @@ from sqlmodel import SQLModel
 
 from tests.support.issuer import TestIssuer
 from todo_shared.migrations import migration_lock_id
+from todo_shared.settings import TrustedIssuer
 from todo_tasks.cli import MIGRATIONS_DIR
 from todo_tasks.main import create_tasks_app
 from todo_tasks.models import Task
 from todo_tasks.settings import Settings
 
 
-async def test_healthz_and_readyz(anonymous: httpx.AsyncClient) -> None:
+async def test_healthz_and_readyz(anonymous: httpx.AsyncClient, issuer: TestIssuer) -> None:
     assert (await anonymous.get("/healthz")).json() == {"status": "ok"}
     ready = await anonymous.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "keys": "ok"}
+    assert ready.json()["checks"] == {"database": "ok", "keys": {issuer.issuer: "ok"}}
+
+
+@pytest.mark.parametrize(
+    ("down", "status"), [pytest.param(1, 200, id="one down"), pytest.param(2, 503, id="all down")]
+)
+async def test_readyz_fails_only_when_no_issuer_is_usable(
+    settings: Settings,
+    client_for: Callable[[FastAPI, str | None], httpx.AsyncClient],
+    down: int,
+    status: int,
+) -> None:
+    """A failing front-end issuer must not take API clients' tasks out of the load balancer."""
+    with TestIssuer() as first, TestIssuer() as second:
+        for failing in [second, first][:down]:
+            failing.failing = True
+        trusted = [
+            TrustedIssuer(issuer=i.issuer, jwks_url=i.jwks_url, audience=i.audience)
+            for i in (first, second)
+        ]
+        app = create_tasks_app(settings.model_copy(update={"jwt_issuers": trusted}))
+        async with LifespanManager(app), client_for(app, None) as client:
+            ready = await client.get("/readyz")
+
+    assert ready.status_code == status
+    body = ready.json()
+    keys = body["checks"]["keys"] if status == 200 else body["detail"]["keys"]
+    assert keys == {
+        first.issuer: "keys unavailable" if down == 2 else "ok",
+        second.issuer: "keys unavailable",
+    }
 
 
 @pytest.fixture

@@ -1,5 +1,8 @@
 """`JwksCache`: one issuer's keys by kid, from memory, then Redis, then the issuer.
 
+Each trusted issuer has its own cache: its own memory, Redis keys, cooldown and staleness, so
+one issuer's outage or flood of unknown kids never touches another's keys.
+
 Verification runs on every request, so the fresh in-memory case touches neither Redis nor the
 network. Everything slower is bounded:
 
@@ -29,7 +32,7 @@ from redis.asyncio import Redis
 from todo_shared.jwks.fetch import JwksFetcher
 from todo_shared.jwks.keys import FetchedKeys, JwksError, VerificationKey
 from todo_shared.jwks.store import SharedKeyStore
-from todo_shared.settings import VerifierSettings
+from todo_shared.settings import TrustedIssuer, VerifierSettings
 
 logger = logging.getLogger("todo.jwks")
 
@@ -48,10 +51,12 @@ class UnknownKey(Exception):
 
 
 class JwksCache:
-    """Keys by kid for one JWKS URL; see the module docstring for the lookup rules."""
+    """Keys by kid for one issuer's JWKS URL; see the module docstring for the lookup rules."""
 
-    def __init__(self, settings: VerifierSettings, redis: Redis | None) -> None:
-        self._url = settings.jwks_url
+    def __init__(
+        self, settings: VerifierSettings, issuer: TrustedIssuer, redis: Redis | None
+    ) -> None:
+        self._url = issuer.jwks_url
         self._cooldown = settings.jwks_refetch_cooldown_seconds
         self._max_staleness = settings.jwks_max_staleness_seconds
         self._retry = settings.jwks_retry_seconds
@@ -64,10 +69,11 @@ class JwksCache:
             ttl=settings.jwks_cache_ttl_seconds,
             min_ttl=self._cooldown,
         )
-        url_hash = hashlib.sha256(self._url.encode()).hexdigest()[:16]
+        # Issuer and URL both name the entry: two issuers never share keys, even at one URL.
+        name = hashlib.sha256(f"{issuer.issuer}\n{self._url}".encode()).hexdigest()[:16]
         self._store = SharedKeyStore(
             redis,
-            f"{settings.jwks_redis_key}:{url_hash}",
+            f"{settings.jwks_redis_key}:{name}",
             algorithms=settings.jwt_algorithms,
             max_staleness=self._max_staleness,
             cooldown=self._cooldown,
