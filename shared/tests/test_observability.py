@@ -133,3 +133,26 @@ async def test_an_unhandled_error_is_a_json_500_with_the_request_id_in_response_
     entry = json.loads(JsonFormatter().format(error))
     assert entry["request_id"] == "trace-500"
     assert "RuntimeError" in entry["exc"]
+
+
+async def test_head_on_a_get_route_answers_as_get_without_a_body() -> None:
+    router = APIRouter()
+
+    @router.get("/thing")
+    async def thing() -> JSONResponse:
+        return JSONResponse({"some": "body"}, headers={"X-Total-Count": "7"})
+
+    @router.post("/only-post")
+    async def only_post() -> None:
+        return None
+
+    app = create_app(ServiceSettings(_env_file=None), title="t", routers=[router])
+    async with AsyncClient(transport=ASGITransport(app=app), base_url="http://svc.test") as client:
+        get = await client.get("/thing")
+        head = await client.head("/thing")
+        head_on_post = await client.head("/only-post")
+
+    assert (head.status_code, head.content) == (200, b"")
+    for name in ("content-type", "content-length", "x-total-count"):
+        assert head.headers[name] == get.headers[name]
+    assert head_on_post.status_code == 405

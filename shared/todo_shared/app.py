@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_shared.db import create_engine, create_sessionmaker
 from todo_shared.errors import install_error_handlers
@@ -36,6 +37,26 @@ class CheckReport:
 ReadinessCheck = Callable[[FastAPI], Awaitable[str | CheckReport | None]]
 
 READINESS_TIMEOUT_SECONDS = 2.0
+
+
+class HeadAsGetMiddleware:
+    """HEAD on a GET route answers as GET does, without the body (FastAPI's routes answer only
+    the methods they declare, so HEAD would be a 405)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
 def create_redis(settings: ServiceSettings) -> Redis:
@@ -136,6 +157,7 @@ def create_app(
         install_docs(app, *docs)
     app.state.settings = settings
     install_error_handlers(app, retry_after_seconds=settings.retry_after_seconds)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -2,23 +2,86 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import sys
+import time
 from pathlib import Path
+from typing import TypeVar
+from urllib.parse import urlsplit
 
+import asyncpg
+from pydantic import ValidationError
+
+from todo_shared.db import asyncpg_connect_args
+from todo_shared.errors import is_outage
 from todo_shared.migrations import upgrade_to_head
 from todo_shared.observability import configure_logging
 from todo_shared.settings import ServiceSettings
 
+logger = logging.getLogger("todo.startup")
 
-def migrate(settings: ServiceSettings, migrations_dir: Path) -> None:
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+_DATABASE_RETRY_SECONDS = 1.0
+
+
+def load_settings(settings_class: type[SettingsT], prog: str) -> SettingsT:
+    """The settings, or one line naming each bad setting and a non-zero exit (no traceback)."""
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            message = error["msg"].removeprefix("Value error, ")
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            problems.append(f"{name}: {message}" if name else message)
+        raise SystemExit(f"{prog}: configuration error: {'; '.join(problems)}") from None
+
+
+def wait_for_database(settings: ServiceSettings, prog: str) -> None:
+    """Return once the database accepts a connection, retrying for DB_STARTUP_TIMEOUT_SECONDS
+    (a stack whose PostgreSQL starts slowly still comes up); else exit with one line naming
+    the host and port."""
+    url, connect_args = asyncpg_connect_args(settings)
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    parts = urlsplit(settings.database_url)
+    where = f"{parts.hostname}:{parts.port or 5432}"
+    deadline = time.monotonic() + settings.db_startup_timeout_seconds
+
+    async def connect() -> None:
+        connection = await asyncpg.connect(dsn, **connect_args)
+        await connection.close()
+
+    while True:
+        try:
+            asyncio.run(connect())
+            return
+        except Exception as exc:
+            error = type(exc).__name__
+            if not is_outage(exc):
+                message = f"{prog}: cannot use the database at {where}: {error}: {exc}"
+                raise SystemExit(message) from None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise SystemExit(
+                    f"{prog}: database unreachable at {where} "
+                    f"(DB_STARTUP_TIMEOUT_SECONDS={settings.db_startup_timeout_seconds:g}): {error}"
+                ) from None
+            logger.warning("database not reachable yet", extra={"at": where, "error": error})
+            time.sleep(min(_DATABASE_RETRY_SECONDS, remaining))
+
+
+def migrate(settings: ServiceSettings, migrations_dir: Path, prog: str) -> None:
     configure_logging(settings.log_level)
+    wait_for_database(settings, prog)
     upgrade_to_head(migrations_dir, settings.database_url)
 
 
-def serve(app_path: str, settings: ServiceSettings, migrations_dir: Path) -> None:
+def serve(app_path: str, settings: ServiceSettings, migrations_dir: Path, prog: str) -> None:
     """Prestart (migrations, safe with replicas starting together), then exec uvicorn."""
-    migrate(settings, migrations_dir)
+    migrate(settings, migrations_dir, prog)
     host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104  # inside a container
     # The interpreter running this command has uvicorn, whatever PATH says.
     args = [

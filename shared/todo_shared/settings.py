@@ -67,6 +67,12 @@ class ServiceSettings(BaseSettings):
     db_connect_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Connecting (or waiting for a pooled connection) gives up."
     )
+    db_startup_timeout_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="At start-up (`serve`, `migrate`), how long an unreachable database is "
+        "retried before giving up.",
+    )
     db_statement_timeout_seconds: float = Field(
         default=10.0, gt=0, description="A statement running longer is cancelled."
     )

@@ -50,6 +50,7 @@ def _stack_environment(port: int) -> dict[str, str]:
         "SIGNUP_EMAIL_LIMIT": unthrottled,
         "LOGIN_IP_LIMIT": unthrottled,
         "LOGIN_EMAIL_LIMIT": unthrottled,
+        "LOGIN_EMAIL_IP_LIMIT": unthrottled,
         # A rotated key is published this long before it signs (production: minutes).
         "KEY_ACTIVATION_DELAY_SECONDS": "3",
     }

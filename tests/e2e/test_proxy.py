@@ -143,3 +143,14 @@ def test_a_stopped_service_is_a_json_503_with_retry_after(stack: Stack) -> None:
         assert response.headers["X-Request-ID"]
         assert response.json() == {"detail": "service temporarily unavailable"}
     assert stack.login(user.email)  # and it is back
+
+
+def test_head_answers_as_get_without_a_body(stack: Stack) -> None:
+    user = stack.new_user()
+    for path, headers in (("/api/auth/jwks", {}), (user.tasks_path, user.headers)):
+        get = stack.client.get(path, headers=headers)
+        head = stack.client.head(path, headers=headers)
+
+        assert (head.status_code, head.content) == (200, b""), path
+        assert head.headers["Content-Type"] == get.headers["Content-Type"]
+        assert head.headers["Content-Length"] == get.headers["Content-Length"]

@@ -119,6 +119,7 @@ async def clients(
             signup_email_limit=0,
             login_ip_limit=0,
             login_email_limit=0,
+            login_email_ip_limit=0,
             **common,
         )
     )

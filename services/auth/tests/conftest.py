@@ -68,6 +68,7 @@ def base_settings(database_url: str, redis_url: str) -> Settings:
         signup_email_limit=0,
         login_ip_limit=0,
         login_email_limit=0,
+        login_email_ip_limit=0,
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from todo_auth.keys import rotate_keys
 from todo_auth.settings import Settings
-from todo_shared.cli import migrate, serve
+from todo_shared.cli import load_settings, migrate, serve
 from todo_shared.observability import configure_logging
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -29,11 +29,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--now", action="store_true", help="sign with the new key at once (no pre-publication)"
     )
     args = parser.parse_args(argv)
-    settings = Settings()
+    settings = load_settings(Settings, parser.prog)
     if args.command == "serve":
-        serve("todo_auth.main:app", settings, MIGRATIONS_DIR)
+        serve("todo_auth.main:app", settings, MIGRATIONS_DIR, parser.prog)
     elif args.command == "migrate":
-        migrate(settings, MIGRATIONS_DIR)
+        migrate(settings, MIGRATIONS_DIR, parser.prog)
     else:
         configure_logging(settings.log_level)  # `migrate` (and so `serve`) does its own
         asyncio.run(rotate_keys(settings, now=args.now))

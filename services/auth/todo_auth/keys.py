@@ -37,6 +37,8 @@ from todo_shared.db import create_engine, create_sessionmaker
 logger = logging.getLogger("todo.auth.keys")
 
 CLOCK_LEEWAY_SECONDS = 60
+# The JWKS endpoint reads the database at most this often per replica.
+JWKS_READ_INTERVAL_SECONDS = 1.0
 _HKDF_INFO = b"todo-auth signing keys v1"
 _NONCE_BYTES = 12
 _RAW = serialization.Encoding.Raw
@@ -206,17 +208,23 @@ class KeyStore:
             return keys
 
     async def published(self) -> KeySet:
-        """The keys as the database has them now, for the JWKS endpoint.
+        """The keys for the JWKS endpoint, at most JWKS_READ_INTERVAL_SECONDS old (and never
+        older than KEY_CACHE_SECONDS).
 
-        A verifier fetches the JWKS when it meets a `kid` it does not know, which another
-        replica may have started signing with a moment ago; an answer from this replica's
-        cache could miss it and leave that verifier refusing the new key for its whole
-        refetch cooldown. Concurrent callers share one read.
+        A public endpoint must not cost a database read per call. It stays nearly current
+        because a verifier fetches the JWKS when it meets a `kid` it does not know: a rotated
+        key is published KEY_ACTIVATION_DELAY_SECONDS before it signs, so only `--now` can
+        make a replica sign with a key another replica published a moment ago, and then
+        for at most this interval. Concurrent callers share one read.
         """
+        max_age = min(JWKS_READ_INTERVAL_SECONDS, self._settings.key_cache_seconds)
         requested_at = time.monotonic()
+        keys = self._current
+        if keys is not None and requested_at - keys.loaded_at < max_age:
+            return keys
         async with self._lock:
             keys = self._current
-            if keys is None or keys.loaded_at < requested_at:
+            if keys is None or keys.loaded_at < requested_at - max_age:
                 keys = self._current = await self._load(keys)
             return keys
 

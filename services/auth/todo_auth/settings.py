@@ -86,10 +86,22 @@ class Settings(ServiceSettings):
         default=60, ge=1, description="Window of the login limit per client IP."
     )
     login_email_limit: int = Field(
-        default=10, ge=0, description="Login attempts per email per window (0: off)."
+        default=20,
+        ge=0,
+        description="Failed logins per email per window, from any address (0: off); "
+        "successful ones are not counted.",
     )
     login_email_window_seconds: int = Field(
-        default=300, ge=1, description="Window of the login limit per email."
+        default=300, ge=1, description="Window of the failed-login limit per email."
+    )
+    login_email_ip_limit: int = Field(
+        default=5,
+        ge=0,
+        description="Failed logins per email from one client IP per window (0: off): stops a "
+        "guesser without locking the owner out from elsewhere.",
+    )
+    login_email_ip_window_seconds: int = Field(
+        default=300, ge=1, description="Window of the failed-login limit per (email, IP)."
     )
 
     def secrets_to_check(self) -> dict[str, str]:

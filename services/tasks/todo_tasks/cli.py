@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from todo_shared.cli import migrate, serve
+from todo_shared.cli import load_settings, migrate, serve
 from todo_tasks.settings import Settings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -17,8 +17,8 @@ def main(argv: list[str] | None = None) -> None:
     commands.add_parser("serve", help="apply migrations, then serve with uvicorn")
     commands.add_parser("migrate", help="apply migrations and exit")
     args = parser.parse_args(argv)
-    settings = Settings()
+    settings = load_settings(Settings, parser.prog)
     if args.command == "migrate":
-        migrate(settings, MIGRATIONS_DIR)
+        migrate(settings, MIGRATIONS_DIR, parser.prog)
     else:
-        serve("todo_tasks.main:app", settings, MIGRATIONS_DIR)
+        serve("todo_tasks.main:app", settings, MIGRATIONS_DIR, parser.prog)

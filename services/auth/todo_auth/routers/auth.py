@@ -64,6 +64,7 @@ async def login(
         body.password.get_secret_value(), user.password_hash if user else None
     )
     if user is None or not matches:
+        await limiter.login_failed(client_ip=client_ip, email=body.email)
         raise Unauthorized(LOGIN_FAILED)
     if upgraded_hash is not None:  # made with an older cost: replace it while we have the password
         await repository.set_password_hash(session, user, upgraded_hash)

@@ -1,0 +1,118 @@
+"""Start-up failures read as one line, not a traceback: a placeholder secret in production,
+a database that never comes up. A database that comes up late is waited for.
+
+Each service's command line runs as a subprocess, as the container runs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+COMMANDS = ["todo-auth", "todo-tasks"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+async def run(command: str, cwd: Path, **env: str) -> tuple[int, str, str]:
+    """`<command> migrate` with only `env` (and PATH) in its environment."""
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name(command)),
+        "migrate",
+        cwd=cwd,  # no .env file here
+        env={"PATH": os.environ["PATH"], "ENVIRONMENT": "test", **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode is not None
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_a_placeholder_secret_in_production_is_one_line_naming_it(
+    command: str, tmp_path: Path
+) -> None:
+    code, _, stderr = await run(command, tmp_path, ENVIRONMENT="production")
+
+    assert code != 0
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith(f"{command}: configuration error: ")
+    assert "DATABASE_URL password" in line
+    assert "Traceback" not in stderr
+
+
+async def test_a_bad_setting_is_named_in_upper_case(tmp_path: Path) -> None:
+    code, _, stderr = await run("todo-auth", tmp_path, DB_POOL_SIZE="zero")
+
+    assert code != 0
+    (line,) = stderr.strip().splitlines()
+    assert "DB_POOL_SIZE: " in line
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_an_unreachable_database_is_retried_then_one_line_naming_host_and_port(
+    command: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    code, stdout, stderr = await run(
+        command,
+        tmp_path,
+        DATABASE_URL=f"postgresql://todo:pw@127.0.0.1:{port}/todo",
+        DB_STARTUP_TIMEOUT_SECONDS="2",
+    )
+
+    assert code != 0
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith(f"{command}: database unreachable at 127.0.0.1:{port} ")
+    assert "DB_STARTUP_TIMEOUT_SECONDS=2" in line
+    assert "Traceback" not in stderr
+    assert stdout.count("database not reachable yet") >= 2  # it retried
+
+
+async def test_a_database_that_comes_up_late_is_waited_for(
+    create_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    """The database's port starts answering (a forwarder to the real one) a few seconds after
+    the command started: the migration then runs, and the command succeeds."""
+    real = urlsplit(create_database("late"))
+    assert real.hostname is not None
+    port = free_port()
+
+    async def forward(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(real.hostname, real.port)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            while data := await source.read(65536):
+                sink.write(data)
+                await sink.drain()
+            sink.close()
+
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    async def open_late() -> asyncio.Server:
+        await asyncio.sleep(3)
+        return await asyncio.start_server(forward, "127.0.0.1", port)
+
+    late_url = real._replace(netloc=f"{real.username}:{real.password}@127.0.0.1:{port}").geturl()
+    server_task = asyncio.create_task(open_late())
+    code, stdout, stderr = await run(
+        "todo-tasks", tmp_path, DATABASE_URL=late_url, DB_STARTUP_TIMEOUT_SECONDS="60"
+    )
+    server = await server_task
+    server.close()
+
+    assert code == 0, stderr
+    assert "database not reachable yet" in stdout
