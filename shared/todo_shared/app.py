@@ -12,6 +12,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_shared.db import create_engine, create_sessionmaker
@@ -111,6 +112,27 @@ def _health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
+HTTP_METHODS = ("DELETE", "GET", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+async def method_not_allowed(request: Request, _: Exception) -> JSONResponse:
+    """405 with `Allow` naming every method of the path: Starlette names only the methods of
+    the route it tried, and FastAPI makes one route per method."""
+    routes = request.app.router.routes
+    allowed = {
+        method
+        for method in HTTP_METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    }
+    if "GET" in allowed:  # HeadAsGetMiddleware
+        allowed.add("HEAD")
+    return JSONResponse(
+        {"detail": "method not allowed"}, 405, headers={"Allow": ", ".join(sorted(allowed))}
+    )
+
+
 def create_app(
     settings: ServiceSettings,
     *,
@@ -158,6 +180,7 @@ def create_app(
     app.state.settings = settings
     install_error_handlers(app, retry_after_seconds=settings.retry_after_seconds)
     app.add_middleware(HeadAsGetMiddleware)
+    app.add_exception_handler(405, method_not_allowed)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -143,7 +143,10 @@ def install_error_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
 
     async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
-        return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+        detail: Any = exc.detail
+        if exc.status_code == 400:  # FastAPI's "error parsing the body" (e.g. not UTF-8)
+            detail = [{"loc": ["body"], "msg": exc.detail, "type": "body_invalid"}]
+        return JSONResponse({"detail": detail}, exc.status_code, headers=exc.headers)
 
     async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
         if not is_outage(exc):

@@ -45,9 +45,10 @@ class FieldError(BaseModel):
 
 
 class ValidationFailed(BaseModel):
-    """400: the request does not fit the documented shape; `detail` lists every field error."""
+    """400: the request does not fit the documented shape. From a service, `detail` lists every
+    field error; the proxy refuses a malformed HTTP request itself, with a message."""
 
-    detail: list[FieldError]
+    detail: list[FieldError] | str
 
 
 def _header(description: str, schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:

@@ -197,6 +197,7 @@ export interface components {
             /**
              * Password
              * Format: password
+             * @description 8 characters to 72 bytes of UTF-8 (bcrypt's limit; never truncated), no NUL.
              */
             password: string;
         };
@@ -217,11 +218,12 @@ export interface components {
         };
         /**
          * ValidationFailed
-         * @description 400: the request does not fit the documented shape; `detail` lists every field error.
+         * @description 400: the request does not fit the documented shape. From a service, `detail` lists every
+         *     field error; the proxy refuses a malformed HTTP request itself, with a message.
          */
         ValidationFailed: {
             /** Detail */
-            detail: components["schemas"]["FieldError"][];
+            detail: components["schemas"]["FieldError"][] | string;
         };
     };
     responses: never;

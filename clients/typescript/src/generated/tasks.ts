@@ -181,11 +181,12 @@ export interface components {
         };
         /**
          * ValidationFailed
-         * @description 400: the request does not fit the documented shape; `detail` lists every field error.
+         * @description 400: the request does not fit the documented shape. From a service, `detail` lists every
+         *     field error; the proxy refuses a malformed HTTP request itself, with a message.
          */
         ValidationFailed: {
             /** Detail */
-            detail: components["schemas"]["FieldError"][];
+            detail: components["schemas"]["FieldError"][] | string;
         };
     };
     responses: never;

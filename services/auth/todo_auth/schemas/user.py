@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
+from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AfterValidator, BaseModel, BeforeValidator, EmailStr, Field, SecretStr
 
 from todo_auth.utils.security import MAX_PASSWORD_BYTES, hashable
@@ -51,12 +52,39 @@ def _bcrypt_safe(password: SecretStr) -> SecretStr:
     return password
 
 
+def _any_case(word: str) -> str:
+    return "".join(f"[{char}{char.upper()}]" for char in word)
+
+
+# What the OpenAPI schema adds to `format: email`, so that it refuses what the validators do:
+# the length limit (in characters there; bytes here, the same for ASCII) and email-validator's
+# special-use domains (RFC 6761: `.test`, `.local`, ...). Documentation only.
+EMAIL_SCHEMA = {
+    "maxLength": MAX_EMAIL_BYTES,
+    "pattern": f"^(?!.*\\.(?:{'|'.join(map(_any_case, SPECIAL_USE_DOMAIN_NAMES))})\\.?$)",
+}
+
 # Put in canonical form, then validated without a DNS lookup (pydantic calls email-validator
 # offline, which keeps the canonical form): the stored form, and what uniqueness, login and
 # the rate limits compare.
-NormalizedEmail = Annotated[EmailStr, BeforeValidator(_canonical), AfterValidator(_within_rfc5321)]
+NormalizedEmail = Annotated[
+    EmailStr,
+    BeforeValidator(_canonical),
+    AfterValidator(_within_rfc5321),
+    Field(json_schema_extra=EMAIL_SCHEMA),
+]
 # SecretStr keeps the password out of reprs, and so out of any log line or traceback.
-NewPassword = Annotated[SecretStr, Field(min_length=8), AfterValidator(_bcrypt_safe)]
+NewPassword = Annotated[
+    SecretStr,
+    Field(
+        min_length=8,
+        description=f"8 characters to {MAX_PASSWORD_BYTES} bytes of UTF-8 (bcrypt's limit; "
+        "never truncated), no NUL.",
+        # JSON Schema counts characters, not bytes: exact for ASCII. Documentation only.
+        json_schema_extra={"maxLength": MAX_PASSWORD_BYTES, "pattern": "^[^\\u0000]*$"},
+    ),
+    AfterValidator(_bcrypt_safe),
+]
 
 
 class UserCreate(BaseModel):
