@@ -137,6 +137,7 @@ def create_app(
     settings: ServiceSettings,
     *,
     title: str,
+    description: str = "",
     routers: Sequence[APIRouter],
     openapi_url: str = "/openapi.json",
     openapi_patches: Sequence[DocumentPatch] = (),
@@ -168,6 +169,7 @@ def create_app(
 
     app = FastAPI(
         title=title,
+        description=description,
         lifespan=lifespan,
         openapi_url=openapi_url if settings.api_docs else None,
         docs_url=None,

@@ -44,6 +44,10 @@ def create_auth_app(settings: Settings) -> FastAPI:
     return create_app(
         settings,
         title="Todo auth",
+        description=(
+            "Signup, login (an EdDSA-signed JWT access token) and the public keys that verify "
+            'it (JWKS). Errors are `{"detail": ...}`: 400 lists the field errors.'
+        ),
         routers=[auth.router],
         openapi_url="/api/auth/openapi.json",
         service_lifespan=lifespan,

@@ -26,6 +26,11 @@ def create_tasks_app(settings: Settings) -> FastAPI:
     return create_app(
         settings,
         title="Todo tasks",
+        description=(
+            "Each user's tasks. Every operation needs a bearer access token (from `POST "
+            "/api/auth/login`, or the front end's Better Auth) whose `sub` is the path's "
+            '`user_id`. Errors are `{"detail": ...}`: 400 lists the field errors.'
+        ),
         routers=[tasks.router],
         openapi_url="/api/openapi.json",
         # LIST_LIMIT_* are settings, so the document states this deployment's bounds.
