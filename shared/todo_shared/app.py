@@ -189,7 +189,13 @@ def create_app(
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-        expose_headers=["Location", "X-Total-Count", "X-Request-ID", "Retry-After"],
+        expose_headers=[
+            "Location",
+            "X-Total-Count",
+            "X-Next-Cursor",
+            "X-Request-ID",
+            "Retry-After",
+        ],
     )
     app.add_middleware(
         RequestContextMiddleware,

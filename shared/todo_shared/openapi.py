@@ -96,9 +96,9 @@ def response(description: str, **headers: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "headers": headers}
 
 
-def header(description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    """A required response header."""
-    return _header(description, schema)
+def header(description: str, schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+    """A response header, required unless said otherwise."""
+    return _header(description, schema, required=required)
 
 
 def operation_id(route: APIRoute) -> str:

@@ -7,29 +7,47 @@ call. Rows go straight to JSON as dicts: no ORM objects on the hot path. The sch
 
 from __future__ import annotations
 
+import re
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from todo_tasks.database import Database
 
 TaskRow = dict[str, Any]
+# Where a keyset page resumes: the (created_at, id) of the last task before it.
+Position = tuple[datetime, int]
 
-# The window count is taken before LIMIT/OFFSET: the page and the filtered total in one scan of
-# the (user_id, created_at DESC, id DESC) index.
-_LIST = """
+MAX_BIGINT = 2**63 - 1
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR = re.compile(r"(-?[0-9]{1,19})\.([0-9]{1,19})")
+
+# A page is an index range scan of (user_id[, completed], created_at DESC, id DESC), resumed
+# after a keyset position when there is one. Its rows carry the filtered total, read from the
+# per-user counts the triggers keep (migration 0002): no page scans more than it returns, apart
+# from the rows an OFFSET skips.
+_TOTAL = """(
+SELECT CASE WHEN {flag}::boolean IS NULL THEN total WHEN {flag} THEN completed
+            ELSE total - completed END
+FROM task_counts WHERE user_id = $1)"""
+_PAGE = """
 SELECT id, user_id, title, description, completed, created_at, updated_at,
-       count(*) OVER () AS total
-FROM tasks WHERE user_id = $1
+       coalesce({total}, 0) AS total
+FROM tasks WHERE user_id = $1 {filter} {after}
 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
 """
-_LIST_BY_COMPLETED = """
-SELECT id, user_id, title, description, completed, created_at, updated_at,
-       count(*) OVER () AS total
-FROM tasks WHERE user_id = $1 AND completed = $4
-ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
-"""
-_COUNT = """
-SELECT count(*) FROM tasks WHERE user_id = $1 AND ($2::boolean IS NULL OR completed = $2)
-"""
+# One statement per (filter, keyset) pair rather than `$4 IS NULL OR ...`, so each keeps a
+# plan that uses its index.
+_LISTS = {
+    (by_completed, keyset): _PAGE.format(
+        total=_TOTAL.format(flag="$4"),
+        filter="AND completed = $4" if by_completed else "",
+        after="AND (created_at, id) < ($5, $6)" if keyset else "",
+    )
+    for by_completed in (False, True)
+    for keyset in (False, True)
+}
+_COUNT = f"SELECT coalesce({_TOTAL.format(flag='$2')}, 0)"
 _GET = """
 SELECT id, user_id, title, description, completed, created_at, updated_at
 FROM tasks WHERE id = $1 AND user_id = $2
@@ -67,24 +85,53 @@ def _task(row: Any) -> TaskRow | None:
     return None if row is None else dict(row)
 
 
-async def list_tasks(
-    db: Database, owner: str, *, completed: bool | None, limit: int, offset: int
-) -> tuple[list[TaskRow], int]:
-    """A page, newest first, and the size of the whole filtered set.
+def encode_cursor(task: TaskRow) -> str:
+    """The opaque position after `task`: base64url of its created_at (epoch microseconds) and id."""
+    micros = (task["created_at"] - _EPOCH) // timedelta(microseconds=1)
+    return urlsafe_b64encode(f"{micros}.{task['id']}".encode()).rstrip(b"=").decode()
 
-    A page past the end has no row to carry the window count: only then a second query counts.
+
+def decode_cursor(cursor: str) -> Position | None:
+    """The position `encode_cursor` wrote, or None when `cursor` is not one."""
+    try:
+        text = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    match = _CURSOR.fullmatch(text)
+    if match is None or not 0 < int(match[2]) <= MAX_BIGINT:
+        return None
+    try:
+        return _EPOCH + timedelta(microseconds=int(match[1])), int(match[2])
+    except OverflowError:
+        return None
+
+
+async def list_tasks(
+    db: Database,
+    owner: str,
+    *,
+    completed: bool | None,
+    limit: int,
+    offset: int,
+    after: Position | None = None,
+) -> tuple[list[TaskRow], int, bool]:
+    """A page, newest first (after `after` when given), the size of the whole filtered set, and
+    whether more rows follow the page.
+
+    One row more than the page is read to tell whether there is a next page. A page past the
+    end has no row to carry the total: only then a second query reads it.
     """
-    if completed is None:
-        rows = await db.fetch(_LIST, owner, limit, offset)
-    else:
-        rows = await db.fetch(_LIST_BY_COMPLETED, owner, limit, offset, completed)
+    args: list[Any] = [owner, limit + 1, offset, completed]
+    if after is not None:
+        args.extend(after)
+    rows = await db.fetch(_LISTS[completed is not None, after is not None], *args)
     if not rows:
-        total = await db.fetchval(_COUNT, owner, completed) if offset else 0
-        return [], total
-    page = [dict(row) for row in rows]
+        total = await db.fetchval(_COUNT, owner, completed) if offset or after else 0
+        return [], total, False
+    page = [dict(row) for row in rows[:limit]]
     for task in page:
         del task["total"]
-    return page, rows[0]["total"]
+    return page, rows[0]["total"], len(rows) > limit
 
 
 async def get_task(db: Database, owner: str, task_id: int) -> TaskRow | None:

@@ -14,6 +14,8 @@ export interface paths {
         /**
          * List Tasks
          * @description The caller's tasks, newest first; `X-Total-Count` is the filtered total before paging.
+         *
+         *     Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor` of the previous page.
          */
         get: operations["listTasks"];
         put?: never;
@@ -203,6 +205,8 @@ export interface operations {
                 completed?: boolean;
                 limit?: number;
                 offset?: number;
+                /** @description Resume after the page that answered this `X-Next-Cursor` (keyset paging: each page costs the same however far into the list it is). Combine with the same `completed` and any `limit`, not with `offset`. */
+                cursor?: string;
             };
             header?: never;
             path: {
@@ -215,8 +219,10 @@ export interface operations {
             /** @description A page of the caller's tasks, newest first. */
             200: {
                 headers: {
-                    /** @description Tasks matching the filter, before paging. */
+                    /** @description Tasks matching the filter, before paging (exact, and read without counting the tasks). */
                     "X-Total-Count": number;
+                    /** @description Present when more tasks follow this page: pass it as `cursor` (with the same `completed`) for the next one. */
+                    "X-Next-Cursor"?: string;
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;

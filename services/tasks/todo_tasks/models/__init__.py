@@ -1,5 +1,5 @@
 """Table models of the tasks database."""
 
-from todo_tasks.models.task import Task
+from todo_tasks.models.task import Task, TaskCount
 
-__all__ = ["Task"]
+__all__ = ["Task", "TaskCount"]

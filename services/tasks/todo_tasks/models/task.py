@@ -29,10 +29,18 @@ class Task(SQLModel, table=True):
 
     __tablename__ = "tasks"
     # The list query's order: (user_id, created_at DESC, id DESC) serves both the filter and
-    # the sort, so a page is an index range scan; its leading column also indexes user_id alone.
+    # the sort, so a page (or its keyset continuation) is an index range scan; its leading
+    # column also indexes user_id alone. The second does the same for a `?completed=` page.
     __table_args__ = (
         Index(
             "ix_tasks_user_id_created_at_id", "user_id", text("created_at DESC"), text("id DESC")
+        ),
+        Index(
+            "ix_tasks_user_id_completed_created_at_id",
+            "user_id",
+            "completed",
+            text("created_at DESC"),
+            text("id DESC"),
         ),
     )
 
@@ -51,3 +59,16 @@ class Task(SQLModel, table=True):
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+
+
+class TaskCount(SQLModel, table=True):
+    """A user's task counts, the list's `X-Total-Count` without a scan of their tasks.
+
+    Written only by the triggers of migration 0002, in the transaction that changes `tasks`.
+    """
+
+    __tablename__ = "task_counts"
+
+    user_id: str = Field(sa_column=Column(Text, primary_key=True))
+    total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    completed: int = Field(sa_column=Column(BigInteger, nullable=False))

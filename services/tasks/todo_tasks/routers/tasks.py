@@ -21,9 +21,17 @@ from todo_tasks.dependencies.auth import OwnerId, OwnerRoute
 from todo_tasks.dependencies.database import DatabaseDep
 from todo_tasks.schemas.task import TaskComplete, TaskCreate, TaskPatch, TaskPublic, TaskUpdate
 
-MAX_BIGINT = 2**63 - 1
 # Out of range ids are a 400 here rather than an overflow in the database driver.
-TaskId = Annotated[int, Path(gt=0, le=MAX_BIGINT)]
+TaskId = Annotated[int, Path(gt=0, le=repository.MAX_BIGINT)]
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="Resume after the page that answered this `X-Next-Cursor` (keyset paging: "
+        "each page costs the same however far into the list it is). Combine with the same "
+        "`completed` and any `limit`, not with `offset`.",
+    ),
+]
 
 router = APIRouter(
     prefix="/api/{user_id}/tasks",
@@ -47,6 +55,22 @@ def _found(task: repository.TaskRow | None) -> Response:
     return _json(task)
 
 
+def _refused(field: str, msg: str, kind: str) -> RequestValidationError:
+    return RequestValidationError([{"loc": ("query", field), "msg": msg, "type": kind}])
+
+
+def _position(cursor: str | None, offset: int) -> repository.Position | None:
+    """The keyset position `cursor` names; a cursor the service did not write is a 400."""
+    if cursor is None:
+        return None
+    if offset:
+        raise _refused("offset", "offset cannot be combined with cursor", "cursor_with_offset")
+    position = repository.decode_cursor(cursor)
+    if position is None:
+        raise _refused("cursor", "Not a cursor this service issued", "cursor")
+    return position
+
+
 def _page_limit(request: Request, limit: int | None) -> int:
     """`limit` within the configured bounds (LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)."""
     settings = request.app.state.settings
@@ -54,7 +78,7 @@ def _page_limit(request: Request, limit: int | None) -> int:
         return int(settings.list_limit_default)
     if not 1 <= limit <= settings.list_limit_max:
         msg = f"Input should be between 1 and {settings.list_limit_max}"
-        raise RequestValidationError([{"loc": ("query", "limit"), "msg": msg, "type": "range"}])
+        raise _refused("limit", msg, "range")
     return limit
 
 
@@ -66,8 +90,16 @@ def _page_limit(request: Request, limit: int | None) -> int:
             "description": "A page of the caller's tasks, newest first.",
             "headers": {
                 "X-Total-Count": header(
-                    "Tasks matching the filter, before paging.", {"type": "integer", "minimum": 0}
-                )
+                    "Tasks matching the filter, before paging (exact, and read without "
+                    "counting the tasks).",
+                    {"type": "integer", "minimum": 0},
+                ),
+                "X-Next-Cursor": header(
+                    "Present when more tasks follow this page: pass it as `cursor` (with the "
+                    "same `completed`) for the next one.",
+                    {"type": "string"},
+                    required=False,
+                ),
             },
         },
         **errors(400),
@@ -79,13 +111,25 @@ async def list_tasks(
     request: Request,
     completed: bool | None = None,
     limit: int | None = None,
-    offset: Annotated[int, Query(ge=0, le=MAX_BIGINT)] = 0,
+    offset: Annotated[int, Query(ge=0, le=repository.MAX_BIGINT)] = 0,
+    cursor: Cursor = None,
 ) -> Response:
-    """The caller's tasks, newest first; `X-Total-Count` is the filtered total before paging."""
-    page, total = await repository.list_tasks(
-        db, owner, completed=completed, limit=_page_limit(request, limit), offset=offset
+    """The caller's tasks, newest first; `X-Total-Count` is the filtered total before paging.
+
+    Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor` of the previous page.
+    """
+    page, total, more = await repository.list_tasks(
+        db,
+        owner,
+        completed=completed,
+        limit=_page_limit(request, limit),
+        offset=offset,
+        after=_position(cursor, offset),
     )
-    return _json(page, headers={"X-Total-Count": str(total)})
+    headers = {"X-Total-Count": str(total)}
+    if more:
+        headers["X-Next-Cursor"] = repository.encode_cursor(page[-1])
+    return _json(page, headers=headers)
 
 
 @router.post(
