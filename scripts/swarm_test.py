@@ -1,0 +1,587 @@
+"""The scale-out test: the swarm stack on a three-node cluster, under load, while it changes.
+
+    scripts/swarm-test.sh        # prepares Docker and the base images, then runs this
+
+It builds a throw-away swarm of three Docker engines running in containers (one manager, two
+workers), copies the images onto them with deploy/swarm/distribute-images.sh, deploys with
+deploy/swarm/deploy.sh, and keeps a bounded load on the proxy (through 127.0.0.1 only) while
+it scales tasks and auth up and down, rolls a new image of each (start-first), drains a
+worker and kills a replica of each service. Per step it prints the requests sent, those that
+failed (any unexpected status or transport error) and the acknowledged writes that cannot be
+read back afterwards. Exit status 0 only when every step failed nothing, lost nothing, and
+both services had replicas on more than one node.
+
+Environment: SWARM_TEST_PORT (default 18080) is the 127.0.0.1 port of the proxy;
+SWARM_TEST_KEEP=1 leaves the cluster running afterwards (remove it with
+`docker rm -f todo-swarm-1 todo-swarm-2 todo-swarm-3`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import itertools
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+PREFIX = "todo-swarm"
+NODES = tuple(f"{PREFIX}-{n}" for n in (1, 2, 3))
+MANAGER = NODES[0]
+NETWORK = f"{PREFIX}-net"
+STACK = "todo"
+PORT = int(os.environ.get("SWARM_TEST_PORT", "18080"))
+BASE_URL = f"http://127.0.0.1:{PORT}"
+IMAGE = {service: f"todo-backend/{service}:swarm-test" for service in ("auth", "tasks")}
+ROLLED = {service: f"{image}-rolled" for service, image in IMAGE.items()}
+# Concurrent clients, and each one's pause between requests: a load the two-core machines
+# this runs on can carry while they also run seven containers of the stack.
+CLIENTS = 4
+PAUSE_SECONDS = 0.05
+REQUEST_TIMEOUT_SECONDS = 30.0
+CONVERGE_TIMEOUT_SECONDS = 240.0
+# Engines in containers without --privileged (see docs/deploy.md).
+NODE_FLAGS = (
+    "--cap-add=ALL",
+    "--cap-drop=SYS_RESOURCE",
+    "--security-opt=seccomp=unconfined",
+    "--security-opt=apparmor=unconfined",
+    "--security-opt=systempaths=unconfined",
+    "--device-cgroup-rule=a *:* rwm",
+    "--cgroupns=private",
+)
+
+
+def log(message: str) -> None:
+    print(f"swarm-test: {message}", file=sys.stderr, flush=True)
+
+
+def run(*args: str, host: str | None = None, stdin: str | None = None) -> str:
+    """A docker command (against one node's engine when host is given); its stdout."""
+    command = ["docker", *(["-H", host] if host else []), *args]
+    result = subprocess.run(command, input=stdin, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)}: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+class Cluster:
+    """Three engines in containers on one bridge network, each driven through its socket."""
+
+    def __init__(self, sockets_dir: Path) -> None:
+        self.sockets_dir = sockets_dir
+
+    def host(self, node: str) -> str:
+        return f"unix://{self.sockets_dir / node / 'docker.sock'}"
+
+    @property
+    def manager(self) -> str:
+        return self.host(MANAGER)
+
+    def remove(self) -> None:
+        for node in NODES:
+            with contextlib.suppress(RuntimeError):
+                run("rm", "--force", "--volumes", node)
+            with contextlib.suppress(RuntimeError):
+                run("volume", "rm", f"{node}-data")
+        with contextlib.suppress(RuntimeError):
+            run("network", "rm", NETWORK)
+
+    def start(self, node_image: str) -> None:
+        self.remove()
+        run("network", "create", NETWORK)
+        for node in NODES:
+            (self.sockets_dir / node).mkdir(parents=True, exist_ok=True)
+            publish = ["--publish", f"127.0.0.1:{PORT}:8080"] if node == MANAGER else []
+            run(
+                "run",
+                "--detach",
+                "--name",
+                node,
+                "--hostname",
+                node,
+                "--network",
+                NETWORK,
+                *NODE_FLAGS,
+                *publish,
+                "--volume",
+                f"{self.sockets_dir / node}:/run/outer",
+                "--volume",
+                f"{node}-data:/var/lib/docker",
+                node_image,
+            )
+        for node in NODES:
+            wait_until(partial(_answers, self.host(node)), f"{node}'s engine", 90)
+        address = run(
+            "inspect",
+            "-f",
+            f'{{{{(index .NetworkSettings.Networks "{NETWORK}").IPAddress}}}}',
+            MANAGER,
+        )
+        run("swarm", "init", "--advertise-addr", address, host=self.manager)
+        token = run("swarm", "join-token", "-q", "worker", host=self.manager)
+        for node in NODES[1:]:
+            run("swarm", "join", "--token", token, f"{address}:2377", host=self.host(node))
+
+    def distribute(self, manager_images: list[str], worker_images: list[str]) -> None:
+        script = str(ROOT / "deploy" / "swarm" / "distribute-images.sh")
+        for hosts, images in (
+            ([self.manager], manager_images),
+            ([self.host(n) for n in NODES[1:]], worker_images),
+        ):
+            environment = os.environ | {"IMAGES": " ".join(images)}
+            subprocess.run(["bash", script, *hosts], env=environment, check=True)
+
+    def tasks_by_node(self, service: str) -> list[str]:
+        """Nodes of the running tasks of one stack service."""
+        out = run(
+            "service",
+            "ps",
+            f"{STACK}_{service}",
+            "--filter",
+            "desired-state=running",
+            "--format",
+            "{{.Node}} {{.CurrentState}}",
+            host=self.manager,
+        )
+        return sorted(line.split()[0] for line in out.splitlines() if " Running " in f"{line} ")
+
+    def converged(self) -> bool:
+        """Every service at its replica count, auth and tasks with exactly that many tasks
+        running (none starting or stopping), and no update in progress."""
+        out = run("service", "ls", "--format", "{{.Name}} {{.Replicas}}", host=self.manager)
+        for line in out.splitlines():
+            running, _, wanted = line.split()[1].partition("/")
+            if running != wanted or wanted == "0":
+                return False
+        for service in ("auth", "tasks"):
+            spec = run(
+                "service", "inspect", f"{STACK}_{service}", "--format",
+                "{{.Spec.Mode.Replicated.Replicas}} "
+                "{{if .UpdateStatus}}{{.UpdateStatus.State}}{{else}}none{{end}}",
+                host=self.manager,
+            )  # fmt: skip
+            replicas, state = spec.split()
+            if state not in ("none", "completed", "rollback_completed"):
+                return False
+            if len(self.tasks_by_node(service)) != int(replicas):
+                return False
+        return True
+
+
+def _answers(host: str) -> bool:
+    try:
+        run("info", "--format", "{{.ID}}", host=host)
+    except RuntimeError:
+        return False
+    return True
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"timed out waiting for {what}")
+        time.sleep(2)
+
+
+# --- load ---------------------------------------------------------------------------------
+
+
+@dataclass
+class User:
+    email: str
+    password: str
+    id: str = ""
+    token: str = ""
+    tasks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Tally:
+    sent: int = 0
+    failed: int = 0
+    reasons: collections.Counter[str] = field(default_factory=collections.Counter)
+    written: list[tuple[User, str]] = field(default_factory=list)
+
+
+class Load:
+    """CLIENTS loops of API calls over a few users; every call is counted in `tally`."""
+
+    def __init__(self, client: httpx.AsyncClient, users: list[User]) -> None:
+        self.client = client
+        self.users = users
+        self.tally = Tally()
+        self.stopping = False
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        expected: int,
+        user: User | None = None,
+        *,
+        json: dict[str, str] | None = None,
+        params: dict[str, int] | None = None,
+    ) -> httpx.Response | None:
+        tally = self.tally
+        tally.sent += 1
+        headers = {"Authorization": f"Bearer {user.token}"} if user else {}
+        route = path if user is None else path.replace(user.id, "{user}")
+        try:
+            response = await self.client.request(
+                method, path, headers=headers, json=json, params=params
+            )
+        except httpx.HTTPError as error:
+            tally.failed += 1
+            tally.reasons[f"{method} {route.split('/tasks/')[0]}: {type(error).__name__}"] += 1
+            return None
+        if response.status_code != expected:
+            tally.failed += 1
+            tally.reasons[f"{method} {route.split('/tasks/')[0]}: {response.status_code}"] += 1
+            return None
+        return response
+
+    async def client_loop(self, number: int) -> None:
+        rng = random.Random(number)
+        for iteration in itertools.count():
+            if self.stopping:
+                return
+            user = self.users[(number + iteration) % len(self.users)]
+            base = f"/api/{user.id}/tasks"
+            created = await self.call(
+                "POST", base, 201, user, json={"title": f"swarm {number}-{iteration}"}
+            )
+            if created is not None:
+                task_id = created.json()["id"]
+                user.tasks.append(task_id)
+                self.tally.written.append((user, task_id))
+            await asyncio.sleep(PAUSE_SECONDS)
+            await self.call("GET", base, 200, user, params={"limit": 20})
+            if user.tasks:
+                task = rng.choice(user.tasks)
+                await self.call("PATCH", f"{base}/{task}/complete", 200, user)
+            await asyncio.sleep(PAUSE_SECONDS)
+            if iteration % 4 == 0:  # the auth service: a login and the JWKS
+                login = await self.call("POST", "/api/auth/login", 200, json=_credentials(user))
+                if login is not None:
+                    user.token = login.json()["access_token"]
+                await self.call("GET", "/.well-known/jwks.json", 200)
+            await asyncio.sleep(PAUSE_SECONDS)
+
+    async def lost(self, written: list[tuple[User, str]]) -> int:
+        """Acknowledged writes that cannot be read back (a 404; other answers are retried)."""
+        lost = 0
+        for user, task_id in written:
+            for _ in range(5):
+                response = await self.client.get(
+                    f"/api/{user.id}/tasks/{task_id}",
+                    headers={"Authorization": f"Bearer {user.token}"},
+                )
+                if response.status_code in (200, 404):
+                    break
+                await asyncio.sleep(1)
+            if response.status_code != 200:
+                lost += 1
+        return lost
+
+
+def _credentials(user: User) -> dict[str, str]:
+    return {"email": user.email, "password": user.password}
+
+
+async def sign_up(client: httpx.AsyncClient, count: int) -> list[User]:
+    users = []
+    for _ in range(count):
+        user = User(email=f"swarm-{uuid.uuid4().hex[:10]}@example.com", password=uuid.uuid4().hex)
+        signup = await client.post("/api/auth/signup", json=_credentials(user))
+        signup.raise_for_status()
+        user.id = signup.json()["id"]
+        login = await client.post("/api/auth/login", json=_credentials(user))
+        login.raise_for_status()
+        user.token = login.json()["access_token"]
+        users.append(user)
+    return users
+
+
+# --- the steps ----------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    name: str
+    seconds: float = 0.0
+    sent: int = 0
+    failed: int = 0
+    written: int = 0
+    lost: int = 0
+    nodes: dict[str, list[str]] = field(default_factory=dict)
+    reasons: collections.Counter[str] = field(default_factory=collections.Counter)
+    error: str = ""
+
+
+async def in_thread(action: Callable[[], object]) -> None:
+    await asyncio.to_thread(action)
+
+
+def steps(cluster: Cluster) -> Iterator[tuple[str, Callable[[], Awaitable[None]]]]:
+    manager = cluster.manager
+
+    def scale(replicas: int) -> Callable[[], Awaitable[None]]:
+        return lambda: in_thread(
+            lambda: run(
+                "service",
+                "scale",
+                "--detach=false",
+                f"{STACK}_tasks={replicas}",
+                f"{STACK}_auth={replicas}",
+                host=manager,
+            )
+        )
+
+    def roll(service: str) -> Callable[[], Awaitable[None]]:
+        def update() -> None:
+            name = f"{STACK}_{service}"
+            run(
+                "service",
+                "update",
+                "--detach=false",
+                "--image",
+                ROLLED[service],
+                name,
+                host=manager,
+            )
+            image = run("service", "inspect", "-f", "{{.Spec.TaskTemplate.ContainerSpec.Image}}",
+                        name, host=manager)  # fmt: skip
+            if not image.startswith(ROLLED[service]):
+                raise RuntimeError(f"{name} runs {image} after the update: it was rolled back")
+
+        return lambda: in_thread(update)
+
+    async def drain() -> None:
+        node = next(n for n in cluster.tasks_by_node("tasks") if n != MANAGER)
+        await in_thread(
+            lambda: run("node", "update", "--availability", "drain", node, host=manager)
+        )
+        await in_thread(
+            lambda: wait_until(
+                lambda: (
+                    node not in cluster.tasks_by_node("tasks") + cluster.tasks_by_node("auth")
+                    and cluster.converged()
+                ),
+                "the drain",
+                CONVERGE_TIMEOUT_SECONDS,
+            )
+        )
+        await in_thread(
+            lambda: run("node", "update", "--availability", "active", node, host=manager)
+        )
+
+    async def kill() -> None:
+        for service in ("tasks", "auth"):
+            nodes = cluster.tasks_by_node(service)
+            if len(nodes) < 2:
+                raise RuntimeError(f"{service} has {len(nodes)} running replica(s), not 2")
+            node = next(n for n in nodes if n != MANAGER)
+            host = cluster.host(node)
+            label = f"label=com.docker.swarm.service.name={STACK}_{service}"
+            container = run("ps", "-q", "--filter", label, host=host).split()[0]
+            await in_thread(partial(run, "kill", container, host=host))
+        await asyncio.sleep(3)
+
+    async def steady() -> None:
+        await asyncio.sleep(15)
+
+    yield "steady, 2 replicas each", steady
+    yield "scale tasks+auth to 3", scale(3)
+    yield "scale tasks+auth to 2", scale(2)
+    yield "roll tasks (start-first)", roll("tasks")
+    yield "roll auth (start-first)", roll("auth")
+    yield "drain a worker", drain
+    yield "kill a tasks and an auth replica", kill
+
+
+async def exercise(cluster: Cluster) -> list[Outcome]:
+    limits = httpx.Limits(max_connections=CLIENTS * 2)
+    async with httpx.AsyncClient(
+        base_url=BASE_URL, timeout=REQUEST_TIMEOUT_SECONDS, limits=limits
+    ) as client:
+        users = await sign_up(client, 4)
+        load = Load(client, users)
+        clients = [asyncio.create_task(load.client_loop(n)) for n in range(CLIENTS)]
+        outcomes = []
+        try:
+            for name, action in steps(cluster):
+                log(f"step: {name}")
+                load.tally = tally = Tally()
+                started = time.monotonic()
+                error = ""
+                try:
+                    await action()
+                    # Keep the load on until the cluster has settled, and a little longer.
+                    await in_thread(
+                        lambda: wait_until(
+                            cluster.converged, "convergence", CONVERGE_TIMEOUT_SECONDS
+                        )
+                    )
+                    await asyncio.sleep(5)
+                except Exception as exc:  # reported with the figures
+                    error = f"{type(exc).__name__}: {exc}"
+                load.tally = Tally()
+                outcome = Outcome(
+                    name=name,
+                    seconds=time.monotonic() - started,
+                    sent=tally.sent,
+                    failed=tally.failed,
+                    written=len(tally.written),
+                    lost=await load.lost(tally.written),
+                    nodes={s: cluster.tasks_by_node(s) for s in ("auth", "tasks")},
+                    reasons=tally.reasons,
+                    error=error,
+                )
+                outcomes.append(outcome)
+                log(f"  sent {outcome.sent}, failed {outcome.failed}, lost {outcome.lost} {error}")
+                if error:
+                    break
+        finally:
+            load.stopping = True
+            await asyncio.gather(*clients, return_exceptions=True)
+        everything = [(u, t) for u in users for t in u.tasks]
+        outcomes.append(
+            Outcome(
+                name="every write, read back at the end",
+                written=len(everything),
+                lost=await load.lost(everything),
+            )
+        )
+    return outcomes
+
+
+def report(outcomes: list[Outcome]) -> bool:
+    print(
+        f"\n{'step':36} {'seconds':>7} {'sent':>6} {'failed':>6} {'writes':>6} {'lost':>4}"
+        "  nodes of auth / tasks"
+    )
+    ok = True
+    for o in outcomes:
+        spread = " / ".join(
+            ",".join(n.removeprefix(f"{PREFIX}-") for n in nodes) for nodes in o.nodes.values()
+        )
+        print(
+            f"{o.name:36} {o.seconds:>7.0f} {o.sent:>6} {o.failed:>6} {o.written:>6} {o.lost:>4}"
+            f"  {spread}"
+        )
+        for reason, count in o.reasons.most_common(5):
+            print(f"    {count} x {reason}")
+        if o.error:
+            print(f"    step failed: {o.error}")
+        ok = ok and not o.error and o.failed == 0 and o.lost == 0
+        ok = ok and all(len(set(nodes)) > 1 for nodes in o.nodes.values())
+    print("\nresult:", "PASS (0 failed, 0 lost, replicas on several nodes)" if ok else "FAIL")
+    return ok
+
+
+def build_images() -> tuple[str, str]:
+    """The service images from this checkout, a rolled variant of each, and the node image."""
+    python_image = os.environ.get("PYTHON_IMAGE", "python:3.12-slim")
+    for service, tag in IMAGE.items():
+        log(f"building {tag}")
+        subprocess.run(
+            [
+                "docker",
+                "build",
+                "-q",
+                "-f",
+                "docker/service.Dockerfile",
+                "--build-arg",
+                f"SERVICE={service}",
+                "--build-arg",
+                f"PYTHON_IMAGE={python_image}",
+                "-t",
+                tag,
+                ".",
+            ],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        # The same program under a new image id: what a release looks like to swarm.
+        run(
+            "build",
+            "-q",
+            "-t",
+            ROLLED[service],
+            "-",
+            stdin=f"FROM {tag}\nLABEL org.todo.swarm-test=rolled\n",
+        )
+    node_image = f"{PREFIX}-node:local"
+    log(f"building {node_image}")
+    run(
+        "build",
+        "-q",
+        "--build-arg",
+        f"BASE_IMAGE={python_image}",
+        "-t",
+        node_image,
+        str(ROOT / "deploy" / "swarm" / "test-node"),
+    )
+    return node_image, python_image
+
+
+def deploy(cluster: Cluster) -> None:
+    environment = os.environ | {
+        "DOCKER_HOST": cluster.manager,
+        "AUTH_IMAGE": IMAGE["auth"],
+        "TASKS_IMAGE": IMAGE["tasks"],
+        "PROXY_PORT": "8080",
+        # The load signs up and logs in from one address; cheap hashes on two shared cores.
+        "SIGNUP_IP_LIMIT": "0",
+        "SIGNUP_EMAIL_LIMIT": "0",
+        "LOGIN_IP_LIMIT": "0",
+        "LOGIN_EMAIL_LIMIT": "0",
+        "BCRYPT_ROUNDS": "4",
+        "WEB_CONCURRENCY": "1",
+    }
+    subprocess.run(
+        ["bash", str(ROOT / "deploy" / "swarm" / "deploy.sh"), STACK], env=environment, check=True
+    )
+
+
+def main() -> int:
+    node_image, _ = build_images()
+    sockets = Path(tempfile.mkdtemp(prefix="todo-swarm-"))
+    cluster = Cluster(sockets)
+    keep = os.environ.get("SWARM_TEST_KEEP") == "1"
+    try:
+        log("starting three engines")
+        cluster.start(node_image)
+        defaults = {"POSTGRES": "postgres:17", "REDIS": "redis:7", "NGINX": "nginx:1.27"}
+        base_images = [os.environ.get(f"{name}_IMAGE", image) for name, image in defaults.items()]
+        services = [*IMAGE.values(), *ROLLED.values()]
+        started = time.monotonic()
+        cluster.distribute([*base_images, *services], services)
+        log(f"images distributed in {time.monotonic() - started:.0f}s")
+        deploy(cluster)
+        outcomes = asyncio.run(exercise(cluster))
+        return 0 if report(outcomes) else 1
+    finally:
+        if keep:
+            log(f"cluster kept: DOCKER_HOST={cluster.manager}")
+        else:
+            cluster.remove()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
