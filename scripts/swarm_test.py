@@ -180,6 +180,17 @@ class Cluster:
                 return False
         return True
 
+    def diagnose(self) -> None:
+        """What went wrong where: the tasks of auth and tasks, and their latest log lines."""
+        for service in ("auth", "tasks"):
+            name = f"{STACK}_{service}"
+            for args in (
+                ("service", "ps", "--no-trunc", name),
+                ("service", "logs", "--tail", "15", name),
+            ):
+                with contextlib.suppress(RuntimeError):
+                    print(run(*args, host=self.manager), file=sys.stderr)
+
 
 def _answers(host: str) -> bool:
     try:
@@ -575,7 +586,14 @@ def main() -> int:
         log(f"images distributed in {time.monotonic() - started:.0f}s")
         deploy(cluster)
         outcomes = asyncio.run(exercise(cluster))
-        return 0 if report(outcomes) else 1
+        ok = report(outcomes)
+    except (RuntimeError, subprocess.CalledProcessError):
+        cluster.diagnose()
+        raise
+    else:
+        if not ok:
+            cluster.diagnose()
+        return 0 if ok else 1
     finally:
         if keep:
             log(f"cluster kept: DOCKER_HOST={cluster.manager}")

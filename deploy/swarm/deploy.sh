@@ -60,6 +60,19 @@ for label in todo.postgres todo.edge; do
     fi
 done
 
+# The tasks service trusts the auth service's tokens: JWT_ISSUERS, as docker-compose.yml
+# builds it.
+if [ -z "${JWT_ISSUERS:-}" ]; then
+    JWT_ISSUERS="$(python3 -c 'import json, os
+local = "http://127.0.0.1:8080"  # the stack file default of JWT_ISSUER and JWT_AUDIENCE
+print(json.dumps([{
+    "issuer": os.environ.get("JWT_ISSUER") or local,
+    "jwks_url": "http://auth:8000/api/auth/jwks",
+    "audience": os.environ.get("JWT_AUDIENCE") or local,
+}]))')"
+    export JWT_ISSUERS
+fi
+
 config_hash() { sha256sum "$1" | cut -c1-12; }
 ENTRYPOINT_CONFIG_HASH="$(config_hash deploy/swarm/entrypoint.sh)"
 POSTGRES_INIT_CONFIG_HASH="$(config_hash docker/postgres-init/01-databases.sql)"

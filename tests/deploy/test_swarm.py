@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +27,55 @@ SETTINGS: dict[str, type[BaseSettings]] = {"auth": AuthSettings, "tasks": TasksS
 ENTRYPOINT_VARIABLES = {"STOP_DELAY_SECONDS"}
 
 
-def _stack_config() -> dict[str, Any]:
-    """The stack as `docker stack deploy` reads it, variables at their defaults."""
-    output = subprocess.run(
+# What deploy.sh gives the stack for the tasks service's issuers when none is set.
+ISSUERS = (
+    '[{"issuer": "http://127.0.0.1:8080", "jwks_url": "http://auth:8000/api/auth/jwks", '
+    '"audience": "http://127.0.0.1:8080"}]'
+)
+
+
+def _docker_stack_config(**environment: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         ["docker", "stack", "config", "-c", str(SWARM_DIR / "stack.yml")],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
         timeout=60,
         # Nothing from this shell (such as the offline image names): the defaults.
-        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")},
-    ).stdout
-    document: dict[str, Any] = yaml.safe_load(output)
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), **environment},
+    )
+
+
+def _stack_config() -> dict[str, Any]:
+    """The stack as `docker stack deploy` reads it, variables at their defaults."""
+    result = _docker_stack_config(JWT_ISSUERS=ISSUERS)
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = yaml.safe_load(result.stdout)
     return document
+
+
+def test_the_stack_needs_the_issuers_that_deploy_sh_gives() -> None:
+    result = _docker_stack_config()
+    assert result.returncode != 0
+    assert "JWT_ISSUERS" in result.stderr
+
+
+def test_every_value_is_fully_substituted(
+    stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stack file substitutes no variable inside another's default: none may be left, and
+    each service accepts its environment as the stack gives it."""
+    for name, service in stack["services"].items():
+        for variable, value in service.get("environment", {}).items():
+            assert "${" not in str(value), (name, variable)
+    for name, settings in SETTINGS.items():
+        with monkeypatch.context() as patch:
+            for variable, value in stack["services"][name]["environment"].items():
+                patch.setenv(variable, str(value))
+            # What the entrypoint exports from the secrets (production refuses placeholders).
+            patch.setenv("DATABASE_URL", f"postgresql://todo:{uuid.uuid4().hex}@postgres/{name}")
+            patch.setenv("KEY_ENCRYPTION_SECRET", uuid.uuid4().hex)
+            settings()
 
 
 @pytest.fixture(scope="module")
