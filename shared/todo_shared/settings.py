@@ -167,6 +167,13 @@ class VerifierSettings(ServiceSettings):
     jwt_leeway_seconds: float = Field(
         default=30, ge=0, le=300, description="Clock skew tolerated on `exp`, `nbf` and `iat`."
     )
+    jwt_max_lifetime_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="Tokens living longer (`exp - iat`, or `exp - now` without `iat`) are "
+        "refused; keep it at least the issuers' lifetime (the auth service's "
+        "`ACCESS_TOKEN_TTL_SECONDS`, Better Auth's 15 minutes).",
+    )
     jwt_max_token_bytes: int = Field(
         default=8192, ge=256, description="Longer bearer tokens are refused unparsed."
     )

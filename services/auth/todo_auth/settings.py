@@ -29,7 +29,11 @@ class Settings(ServiceSettings):
         description="`aud` of issued tokens (usually the same URL).",
     )
     access_token_ttl_seconds: int = Field(
-        default=900, ge=60, le=86_400, description="Lifetime of an access token."
+        default=900,
+        ge=60,
+        le=86_400,
+        description="Lifetime of an access token (at most the tasks service's "
+        "`JWT_MAX_LIFETIME_SECONDS`, which refuses longer-lived tokens).",
     )
 
     key_encryption_secret: str = Field(

@@ -102,6 +102,8 @@ def _bad_tokens(issuer: TestIssuer, sub: str) -> dict[str, str]:
         "wrong issuer": issuer.mint(sub, iss="https://evil.example"),
         "foreign key": issuer.mint(sub, key=Ed25519PrivateKey.generate()),
         "no sub": issuer.mint(None),
+        "empty sub": issuer.mint(""),  # an invalid token (401), not someone else (403)
+        "padded signature": issuer.mint(sub) + "==",
         "alg none": ".".join(
             [_b64({"alg": "none", "kid": issuer.kid}), _b64(issuer.claims(sub)), ""]
         ),
@@ -110,7 +112,17 @@ def _bad_tokens(issuer: TestIssuer, sub: str) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "kind",
-    ["garbage", "expired", "wrong audience", "wrong issuer", "foreign key", "no sub", "alg none"],
+    [
+        "garbage",
+        "expired",
+        "wrong audience",
+        "wrong issuer",
+        "foreign key",
+        "no sub",
+        "empty sub",
+        "padded signature",
+        "alg none",
+    ],
 )
 async def test_invalid_tokens_are_401(
     app: FastAPI,

@@ -77,7 +77,11 @@ def _verification_key(jwk: dict[str, Any], allowed: Collection[str]) -> Verifica
         by_algorithm = {alg: jwt.PyJWK(jwk, alg) for alg in _algorithms_for(jwk, allowed)}
     except (jwt.PyJWTError, ValueError, TypeError, KeyError):
         return None
-    return VerificationKey(kid, by_algorithm) if by_algorithm else None
+    # Keys below the algorithm's minimum size (RSA under 2048 bits) never verify anything.
+    strong = {
+        alg: key for alg, key in by_algorithm.items() if not key.Algorithm.check_key_length(key.key)
+    }
+    return VerificationKey(kid, strong) if strong else None
 
 
 def parse_jwks(document: Any, allowed: Collection[str]) -> dict[str, VerificationKey]:
