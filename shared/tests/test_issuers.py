@@ -17,7 +17,6 @@ from todo_shared.settings import VerifierSettings
 from todo_shared.tokens import InvalidToken, TokenVerifier
 
 MakeVerifier = Callable[..., TokenVerifier]
-MakeSettings = Callable[..., VerifierSettings]
 
 
 @pytest.fixture
@@ -37,18 +36,22 @@ def redis_prefix() -> str:
 
 
 @pytest.fixture
-def make_issuers_settings(redis_url: str, redis_prefix: str) -> MakeSettings:
-    def make(*issuers: TestIssuer, **overrides: Any) -> VerifierSettings:
-        return VerifierSettings(
-            _env_file=None,
-            environment="test",
-            jwt_issuers=[_trusted(issuer) for issuer in issuers],
-            redis_url=redis_url,
-            jwks_redis_key=redis_prefix,
-            **overrides,
-        )
+def settings(
+    issuer: TestIssuer, other_issuer: TestIssuer, redis_url: str, redis_prefix: str
+) -> VerifierSettings:
+    """Both issuers trusted, as `JWT_ISSUERS` would list them."""
+    return VerifierSettings(
+        _env_file=None,
+        environment="test",
+        jwt_issuers=[_trusted(issuer), _trusted(other_issuer)],
+        redis_url=redis_url,
+        jwks_redis_key=redis_prefix,
+    )
 
-    return make
+
+@pytest.fixture
+def verifier(settings: VerifierSettings, make_verifier: MakeVerifier) -> TokenVerifier:
+    return make_verifier(settings)
 
 
 def _random_kid_token(issuer: TestIssuer) -> str:
@@ -56,12 +59,8 @@ def _random_kid_token(issuer: TestIssuer) -> str:
 
 
 async def test_each_issuer_verifies_its_own_tokens(
-    issuer: TestIssuer,
-    other_issuer: TestIssuer,
-    make_issuers_settings: MakeSettings,
-    make_verifier: MakeVerifier,
+    issuer: TestIssuer, other_issuer: TestIssuer, verifier: TokenVerifier
 ) -> None:
-    verifier = make_verifier(make_issuers_settings(issuer, other_issuer))
 
     assert (await verifier.verify(issuer.mint("api-user"))).subject == "api-user"
     assert (await verifier.verify(other_issuer.mint("browser-user"))).subject == "browser-user"
@@ -78,12 +77,10 @@ async def test_each_issuer_verifies_its_own_tokens(
 async def test_untrusted_issuer_is_refused_without_any_fetch(
     issuer: TestIssuer,
     other_issuer: TestIssuer,
-    make_issuers_settings: MakeSettings,
-    make_verifier: MakeVerifier,
+    verifier: TokenVerifier,  # no keys loaded yet
     claims: dict[str, Any],
     reason: str,
 ) -> None:
-    verifier = make_verifier(make_issuers_settings(issuer, other_issuer))  # no keys loaded yet
 
     for _ in range(20):  # the issuer's real kid, and random ones
         with pytest.raises(InvalidToken, match=reason):
@@ -95,12 +92,8 @@ async def test_untrusted_issuer_is_refused_without_any_fetch(
 
 
 async def test_a_key_of_one_issuer_never_verifies_a_token_claiming_another(
-    issuer: TestIssuer,
-    other_issuer: TestIssuer,
-    make_issuers_settings: MakeSettings,
-    make_verifier: MakeVerifier,
+    issuer: TestIssuer, other_issuer: TestIssuer, verifier: TokenVerifier
 ) -> None:
-    verifier = make_verifier(make_issuers_settings(issuer, other_issuer))
     await verifier.verify(issuer.mint())  # the first issuer's keys are in memory
     await verifier.verify(other_issuer.mint())
 
@@ -116,12 +109,11 @@ async def test_a_key_of_one_issuer_never_verifies_a_token_claiming_another(
 async def test_each_issuer_has_its_own_redis_entry(
     issuer: TestIssuer,
     other_issuer: TestIssuer,
-    make_issuers_settings: MakeSettings,
+    settings: VerifierSettings,
     make_verifier: MakeVerifier,
     redis_url: str,
     redis_prefix: str,
 ) -> None:
-    settings = make_issuers_settings(issuer, other_issuer)
     await make_verifier(settings).verify(issuer.mint())
     await make_verifier(settings).verify(other_issuer.mint())
 
@@ -146,12 +138,8 @@ async def test_each_issuer_has_its_own_redis_entry(
 
 
 async def test_a_flood_on_one_issuer_leaves_the_other_issuers_cooldown_alone(
-    issuer: TestIssuer,
-    other_issuer: TestIssuer,
-    make_issuers_settings: MakeSettings,
-    make_verifier: MakeVerifier,
+    issuer: TestIssuer, other_issuer: TestIssuer, verifier: TokenVerifier
 ) -> None:
-    verifier = make_verifier(make_issuers_settings(issuer, other_issuer))
     await verifier.verify(issuer.mint())
     await verifier.verify(other_issuer.mint())
     for _ in range(10):
@@ -167,11 +155,11 @@ async def test_a_flood_on_one_issuer_leaves_the_other_issuers_cooldown_alone(
 async def test_one_issuer_down_keeps_the_others_working_and_the_verifier_ready(
     issuer: TestIssuer,
     other_issuer: TestIssuer,
-    make_issuers_settings: MakeSettings,
+    settings: VerifierSettings,
     make_verifier: MakeVerifier,
 ) -> None:
     other_issuer.failing = True
-    verifier = make_verifier(make_issuers_settings(issuer, other_issuer))
+    verifier = make_verifier(settings)
 
     assert await verifier.issuers_ready() == {issuer.issuer: True, other_issuer.issuer: False}
     assert await verifier.ready()
@@ -180,7 +168,7 @@ async def test_one_issuer_down_keeps_the_others_working_and_the_verifier_ready(
         await verifier.verify(other_issuer.mint())
 
     issuer.failing = True
-    without_redis = make_verifier(make_issuers_settings(issuer, other_issuer), redis=False)
+    without_redis = make_verifier(settings, redis=False)
     assert not await without_redis.ready()
 
 
