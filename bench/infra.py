@@ -156,3 +156,57 @@ def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
         "--log-level",
         "warning",
     ]
+
+
+PROXY_TEMPLATE = REPO_ROOT / "proxy" / "templates" / "default.conf.template"
+
+
+def proxy_config(listen_port: int, auth_url: str, tasks_url: str) -> str:
+    """The stack's nginx configuration with the bench's addresses: its template, with the
+    compose service names replaced by the servers on 127.0.0.1 and no front end.
+
+    Every other line (headers, retries, error pages, body cap, access log) is the stack's.
+    """
+    config = PROXY_TEMPLATE.read_text()
+    for old, new in (
+        ("listen 80 default_server;", f"listen 127.0.0.1:{listen_port} default_server;"),
+        ("http://auth:8000", auth_url),
+        ("http://tasks:8000", tasks_url),
+        ("${FRONTEND_URL}", ""),
+    ):
+        if old not in config:
+            raise RuntimeError(f"{PROXY_TEMPLATE} no longer contains {old!r}: update the bench")
+        config = config.replace(old, new)
+    return config
+
+
+class Proxy:
+    """The stack's nginx image (`NGINX_IMAGE`) on the host network in front of the servers."""
+
+    def __init__(self, config_path: Path, port: int) -> None:
+        self.port = port
+        self.base_url = f"http://127.0.0.1:{port}"
+        image = os.environ.get("NGINX_IMAGE", "nginx:1.27")
+        mount = f"{config_path}:/etc/nginx/conf.d/default.conf:ro"
+        command = ["docker", "run", "-d", "--rm", "--network", "host", "-v", mount, image]
+        self.container = subprocess.run(
+            command, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    async def wait_ready(self, timeout_seconds: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout_seconds
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+        logs = await asyncio.to_thread(
+            subprocess.run, ["docker", "logs", self.container], capture_output=True, text=True
+        )
+        raise RuntimeError(f"proxy not ready after {timeout_seconds:.0f}s\n{logs.stderr}")
+
+    def stop(self) -> None:
+        subprocess.run(["docker", "rm", "-f", self.container], capture_output=True, check=False)

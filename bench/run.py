@@ -36,6 +36,8 @@ BCRYPT_ROUNDS = 12
 
 # Targets (see README): each is a ratio of two numbers measured in the same run.
 LIST_VS_CEILING = 0.5
+PROXY_VS_DIRECT = 0.9
+BIG_USER_P50_VS_SMALL = 2.0
 STORM_P99_VS_IDLE = 3.0
 SIGNUP_VS_BCRYPT = 0.8
 
@@ -48,6 +50,7 @@ def usable_cores() -> int:
 class Config:
     users: int = 1000
     tasks_per_user: int = 50
+    big_user_tasks: int = 100_000
     callers: int = 100
     seconds: float = 10.0
     warmup_seconds: float = 2.0
@@ -72,6 +75,7 @@ def parse_args(argv: list[str] | None) -> Config:
     parser.add_argument("--smoke", action="store_true", help="seconds, tiny data (CI)")
     parser.add_argument("--users", type=int, help="seeded users (1000)")
     parser.add_argument("--tasks-per-user", type=int, help="seeded tasks per user (50)")
+    parser.add_argument("--big-user-tasks", type=int, help="tasks of the one big user (100000)")
     parser.add_argument("--callers", type=int, help="users who log in; the load rotates (100)")
     parser.add_argument("--seconds", type=float, help="duration of each row (10)")
     parser.add_argument("--warmup", type=float, dest="warmup_seconds", help="per server (2)")
@@ -93,6 +97,7 @@ def parse_args(argv: list[str] | None) -> Config:
         config = Config(
             users=20,
             tasks_per_user=5,
+            big_user_tasks=200,
             callers=5,
             seconds=2.0,
             warmup_seconds=0.0,
@@ -181,6 +186,7 @@ class Bench:
         self.load_numbers = itertools.count()
         self.callers_path = workdir / "callers.tsv"  # read by the Lua scripts
         self.emails_path = workdir / "emails.tsv"
+        self.big_user_path = workdir / "big-user.tsv"  # the one caller of the big-user rows
         self.idle_list: LoadResult | None = None  # the last GET list row: the storm's baseline
 
     # -- servers ---------------------------------------------------------------------------
@@ -234,13 +240,19 @@ class Bench:
     # -- loads -----------------------------------------------------------------------------
 
     async def tasks_load(
-        self, server: infra.Server, mode: str, seconds: float | None = None
+        self,
+        server: infra.Server | infra.Proxy,
+        mode: str,
+        seconds: float | None = None,
+        *,
+        callers: Path | None = None,
+        query: str = "?limit=20",
     ) -> LoadResult:
         return await run_wrk(
             self.wrk,
             server.base_url,
             "tasks.lua",
-            [mode, str(self.callers_path)],
+            [mode, str(callers or self.callers_path), query],
             connections=self.config.connections,
             seconds=self.config.seconds if seconds is None else seconds,
             threads=self.config.wrk_threads,
@@ -259,7 +271,7 @@ class Bench:
             threads=self.config.wrk_threads,
         )
 
-    async def warm(self, server: infra.Server, mode: str = "list") -> None:
+    async def warm(self, server: infra.Server | infra.Proxy, mode: str = "list") -> None:
         if self.config.warmup_seconds > 0:
             await self.tasks_load(server, mode, self.config.warmup_seconds)
 
@@ -276,12 +288,19 @@ class Bench:
             stack.callback(lambda: tasks.stop())
             await tasks.wait_ready("/readyz")
 
-            users = await seed.seed_users(self.databases.auth_url, config.users, password_hash)
+            *users, big_user = await seed.seed_users(
+                self.databases.auth_url, config.users + 1, password_hash
+            )
             newest = await seed.seed_tasks(
                 self.databases.tasks_url, [uid for uid, _ in users], config.tasks_per_user
             )
+            newest |= await seed.seed_tasks(
+                self.databases.tasks_url, [big_user[0]], config.big_user_tasks
+            )
             callers = await seed.log_in(auth.base_url, users[: config.callers], newest)
             seed.write_data_files(callers, self.callers_path, self.emails_path)
+            big = await seed.log_in(auth.base_url, [big_user], newest)
+            seed.write_data_files(big, self.big_user_path, self.workdir / "big-email.tsv")
             async with httpx.AsyncClient(base_url=auth.base_url) as client:
                 jwks = (await client.get("/.well-known/jwks.json")).raise_for_status().text
 
@@ -292,6 +311,8 @@ class Bench:
                     await tasks.wait_ready("/readyz")
                 await self.list_vs_ceiling(tasks, workers, jwks)
 
+            await self.proxy_row(auth, tasks)
+            await self.big_user_rows(tasks, big[0])
             await self.storm(auth, tasks)
             await self.task_rows(tasks)
             await self.bcrypt_rows(auth)
@@ -328,6 +349,67 @@ class Bench:
         )
         self.rows.append(Row("  ceiling GET list", ceiling_result, workers, conns))
         self.idle_list = ours
+
+    async def proxy_row(self, auth: infra.Server, tasks: infra.Server) -> None:
+        """GET list as users meet it: through the stack's nginx, against the direct row."""
+        port = infra.free_port()
+        config_path = self.workdir / "proxy.conf"
+        config_path.write_text(infra.proxy_config(port, auth.base_url, tasks.base_url))
+        proxy = infra.Proxy(config_path, port)
+        try:
+            await proxy.wait_ready()
+            await self.warm(proxy)
+            proxied = await self.tasks_load(proxy, "list")
+        finally:
+            proxy.stop()
+        assert self.idle_list is not None, "the proxy row runs after a GET list row"
+        direct = self.idle_list.rps
+        ratio = proxied.rps / direct if direct else 0.0
+        self.rows.append(
+            Row(
+                "GET list through nginx",
+                proxied,
+                self.config.production_workers,
+                self.config.connections,
+                compared=f"{ratio:.2f}x direct ({direct:,.0f} req/s)",
+                target=f">= {PROXY_VS_DIRECT}x",
+                passed=ratio >= PROXY_VS_DIRECT,
+            )
+        )
+
+    async def big_user_rows(self, tasks: infra.Server, big: seed.Caller) -> None:
+        """One user holding `big_user_tasks` tasks: pages near the top, at the end by offset,
+        filtered, and at the end by cursor, against the 50-task users' list p50."""
+        count = self.config.big_user_tasks
+        last_offset = max(0, count - 20)
+        async with httpx.AsyncClient(base_url=tasks.base_url) as client:
+            before_last = await client.get(
+                f"/api/{big.user_id}/tasks",
+                params={"limit": 20, "offset": max(0, count - 40)},
+                headers={"Authorization": f"Bearer {big.token}"},
+            )
+        cursor = before_last.raise_for_status().headers["X-Next-Cursor"]
+        assert self.idle_list is not None, "the big-user rows run after a GET list row"
+        small = self.idle_list.p50_ms
+        for name, query, target in (
+            ("first page", "?limit=20", True),
+            ("last page by offset", f"?limit=20&offset={last_offset}", False),
+            ("completed=true page", "?limit=20&completed=true", False),
+            ("last page by cursor", f"?limit=20&cursor={cursor}", True),
+        ):
+            result = await self.tasks_load(tasks, "list", callers=self.big_user_path, query=query)
+            ratio = result.p50_ms / small if small else math.inf
+            self.rows.append(
+                Row(
+                    f"{count:,}-task user: {name}",
+                    result,
+                    self.config.production_workers,
+                    self.config.connections,
+                    compared=f"p50 {ratio:.2f}x 50-task user ({small:.1f} ms)",
+                    target=f"<= {BIG_USER_P50_VS_SMALL:g}x" if target else "",
+                    passed=ratio <= BIG_USER_P50_VS_SMALL if target else None,
+                )
+            )
 
     async def storm(self, auth: infra.Server, tasks: infra.Server) -> None:
         storm_conns = self.config.storm_connections
@@ -443,8 +525,9 @@ def main(argv: list[str] | None = None) -> int:
     assert bench is not None
     print(f"\n{machine_line()}")
     print(
-        f"seed: {config.users} users x {config.tasks_per_user} tasks, load rotates over "
-        f"{config.callers} callers' tokens; {config.seconds:g} s per row\n"
+        f"seed: {config.users} users x {config.tasks_per_user} tasks and one user with "
+        f"{config.big_user_tasks:,}, load rotates over {config.callers} callers' tokens; "
+        f"{config.seconds:g} s per row\n"
     )
     print(render(bench.rows))
     if config.json_path is not None:

@@ -22,6 +22,11 @@ LOAD_ROWS = {
     "PATCH complete",
     "POST signup (hashes/s = req/s)",
     "POST login (hashes/s = req/s)",
+    "GET list through nginx",
+    "200-task user: first page",
+    "200-task user: last page by offset",
+    "200-task user: completed=true page",
+    "200-task user: last page by cursor",
 }
 
 

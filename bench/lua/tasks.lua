@@ -1,6 +1,7 @@
 -- The tasks service's hot paths, rotating over many users' real tokens.
--- Args: MODE (list | one | create | complete) DATA_FILE, where each line of DATA_FILE is
--- "user_id<TAB>access_token<TAB>task_id" (a task that user owns).
+-- Args: MODE (list | one | create | complete) DATA_FILE [QUERY], where each line of DATA_FILE
+-- is "user_id<TAB>access_token<TAB>task_id" (a task that user owns), and QUERY is the list's
+-- query string ("?limit=20" unless given).
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "common.lua")
@@ -8,11 +9,11 @@ dofile(here .. "common.lua")
 local prepared = {}
 local counter = 0
 
-local function prepare(mode, user_id, token, task_id)
+local function prepare(mode, user_id, token, task_id, query)
    local headers = { ["Authorization"] = "Bearer " .. token }
    local base = "/api/" .. user_id .. "/tasks"
    if mode == "list" then
-      return wrk.format("GET", base .. "?limit=20", headers)
+      return wrk.format("GET", base .. query, headers)
    elseif mode == "one" then
       return wrk.format("GET", base .. "/" .. task_id, headers)
    elseif mode == "create" then
@@ -29,7 +30,7 @@ end
 
 function init(args)
    for _, row in ipairs(read_rows(args[2])) do
-      prepared[#prepared + 1] = prepare(args[1], row[1], row[2], row[3])
+      prepared[#prepared + 1] = prepare(args[1], row[1], row[2], row[3], args[3] or "?limit=20")
    end
    counter = ((thread_id or 1) - 1) * 7919
 end
