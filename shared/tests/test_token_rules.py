@@ -157,6 +157,7 @@ FORGERIES: list[tuple[str, Callable[[TestIssuer], str], str]] = [
     ("nbf a numeric string", lambda i: _signed_claims(i, i.claims(nbf=str(_now()))), "nbf"),
     ("nbf false", lambda i: _signed_claims(i, i.claims(nbf=False)), "nbf"),
     # A bounded lifetime (JWT_MAX_LIFETIME_SECONDS, default one hour).
+    ("exp NaN", lambda i: _signed_claims(i, i.claims(exp=float("nan"))), "malformed"),
     ("exp past a float", lambda i: _signed_claims(i, i.claims(exp=10**400)), "exp"),
     ("exp 1e20", lambda i: _signed_claims(i, i.claims(exp=1e20)), "lifetime"),
     ("exp - iat over an hour", lambda i: i.mint(exp=_now() + 3700), "lifetime"),

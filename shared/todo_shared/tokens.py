@@ -88,8 +88,7 @@ def _numeric_date(claims: dict[str, Any], name: str) -> float | None:
         finite = False
     if not finite:
         raise InvalidToken(f"{name} is not a finite number")
-    result: float = value
-    return result
+    return float(value)
 
 
 @dataclass(frozen=True, slots=True)
