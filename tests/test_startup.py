@@ -26,9 +26,9 @@ def free_port() -> int:
     return port
 
 
-async def run(command: str, cwd: Path, **env: str) -> tuple[int, str, str]:
+async def start(command: str, cwd: Path, **env: str) -> asyncio.subprocess.Process:
     """`<command> migrate` with only `env` (and PATH) in its environment."""
-    process = await asyncio.create_subprocess_exec(
+    return await asyncio.create_subprocess_exec(
         str(Path(sys.executable).with_name(command)),
         "migrate",
         cwd=cwd,  # no .env file here
@@ -36,9 +36,17 @@ async def run(command: str, cwd: Path, **env: str) -> tuple[int, str, str]:
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
+
+
+async def finish(process: asyncio.subprocess.Process, stdout: bytes = b"") -> tuple[int, str, str]:
+    """Wait for the command's exit; `stdout` is what was already read of its output."""
+    rest, stderr = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode is not None
-    return process.returncode, stdout.decode(), stderr.decode()
+    return process.returncode, (stdout + rest).decode(), stderr.decode()
+
+
+async def run(command: str, cwd: Path, **env: str) -> tuple[int, str, str]:
+    return await finish(await start(command, cwd, **env))
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -85,8 +93,8 @@ async def test_an_unreachable_database_is_retried_then_one_line_naming_host_and_
 async def test_a_database_that_comes_up_late_is_waited_for(
     create_database: Callable[[str], str], tmp_path: Path
 ) -> None:
-    """The database's port starts answering (a forwarder to the real one) a few seconds after
-    the command started: the migration then runs, and the command succeeds."""
+    """The database's port starts answering (a forwarder to the real one) only after the
+    command found it unreachable: the migration then runs, and the command succeeds."""
     real = urlsplit(create_database("late"))
     assert real.hostname is not None
     port = free_port()
@@ -102,16 +110,20 @@ async def test_a_database_that_comes_up_late_is_waited_for(
 
         await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
 
-    async def open_late() -> asyncio.Server:
-        await asyncio.sleep(3)
-        return await asyncio.start_server(forward, "127.0.0.1", port)
-
     late_url = real._replace(netloc=f"{real.username}:{real.password}@127.0.0.1:{port}").geturl()
-    server_task = asyncio.create_task(open_late())
-    code, stdout, stderr = await run(
+    process = await start(
         "todo-tasks", tmp_path, DATABASE_URL=late_url, DB_STARTUP_TIMEOUT_SECONDS="60"
     )
-    server = await server_task
+    # The port opens only once the command has been refused at least once, however long its
+    # start-up takes on a loaded machine.
+    assert process.stdout is not None
+    seen = b""
+    while b"database not reachable yet" not in seen:
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=60)
+        assert line, "the command ended before it found the database unreachable"
+        seen += line
+    server = await asyncio.start_server(forward, "127.0.0.1", port)
+    code, stdout, stderr = await finish(process, seen)
     server.close()
 
     assert code == 0, stderr
