@@ -22,10 +22,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-# The page and the filtered count in one statement; served by the (user_id, created_at, id) index.
+# The page and the total in one statement, the way the service reads them: the page from the
+# (user_id, created_at, id) index, the total from the per-user counts (migration 0002).
 LIST_QUERY = """
 SELECT id, user_id, title, description, completed, created_at, updated_at,
-       count(*) OVER () AS total
+       coalesce((SELECT total FROM task_counts WHERE user_id = $1), 0) AS total
 FROM tasks WHERE user_id = $1
 ORDER BY created_at DESC, id DESC
 LIMIT $2 OFFSET $3
