@@ -4,7 +4,8 @@
 #     eval "$(bash scripts/offline-images.sh)"
 #
 # If the official images can be pulled, they are used (PYTHON_IMAGE=python:3.12-slim,
-# POSTGRES_IMAGE=postgres:17, REDIS_IMAGE=redis:7, NGINX_IMAGE=nginx:1.27). Without a
+# POSTGRES_IMAGE=postgres:17, REDIS_IMAGE=redis:7, NGINX_IMAGE=nginx:1.27,
+# NODE_IMAGE=node:22-bookworm-slim). Without a
 # registry, local equivalents are built from Debian packages: one base rootfs made with
 # debootstrap (carrying the host's CA bundle, so TLS through an intercepting proxy works
 # inside builds), and small Dockerfiles under scripts/images/. Each image is labelled with
@@ -24,20 +25,22 @@ suite=bookworm
 log() { printf 'offline-images: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-names=(PYTHON POSTGRES REDIS NGINX)
+names=(PYTHON POSTGRES REDIS NGINX NODE)
 declare -A official=(
     [PYTHON]=python:3.12-slim
     [POSTGRES]=postgres:17
     [REDIS]=redis:7
     [NGINX]=nginx:1.27
+    [NODE]=node:22-bookworm-slim
 )
 declare -A local_tag=(
     [PYTHON]=$prefix/python:3.11
     [POSTGRES]=$prefix/postgres:15
     [REDIS]=$prefix/redis:7
     [NGINX]=$prefix/nginx:1.22
+    [NODE]=$prefix/node:22
 )
-declare -A recipe=([PYTHON]=python [POSTGRES]=postgres [REDIS]=redis [NGINX]=nginx)
+declare -A recipe=([PYTHON]=python [POSTGRES]=postgres [REDIS]=redis [NGINX]=nginx [NODE]=node)
 
 print_exports() { # $1: official|local
     local name

@@ -1,0 +1,5 @@
+import { TodoApp } from "@/components/TodoApp";
+
+export default function Home() {
+  return <TodoApp />;
+}

@@ -1,0 +1,404 @@
+"use client";
+
+import { type FormEvent, useCallback, useEffect, useRef, useState } from "react";
+
+import {
+  ApiError,
+  type Filter,
+  type Task,
+  countTasks,
+  createTask,
+  deleteTask,
+  listTasks,
+  setCompleted,
+  updateTask,
+} from "@/lib/tasks";
+
+const FILTERS: { value: Filter; label: string }[] = [
+  { value: "all", label: "All" },
+  { value: "active", label: "Active" },
+  { value: "completed", label: "Completed" },
+];
+
+const EMPTY: Record<Filter, string> = {
+  all: "No tasks yet. Add your first one above.",
+  active: "Nothing left to do.",
+  completed: "No completed tasks yet.",
+};
+
+function belongs(task: Task, filter: Filter): boolean {
+  return filter === "all" || task.completed === (filter === "completed");
+}
+
+/** The signed-in person's tasks: add, filter, page, edit in place, complete, delete. */
+export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: () => void }) {
+  const [filter, setFilter] = useState<Filter>("all");
+  const [tasks, setTasks] = useState<Task[]>([]);
+  const [total, setTotal] = useState(0);
+  const [counts, setCounts] = useState<Record<Filter, number> | null>(null);
+  const [loading, setLoading] = useState(true);
+  const [loadingMore, setLoadingMore] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState("");
+
+  /** Every failure ends here: a lost session signs out, anything else is shown. */
+  const fail = useCallback(
+    (caught: unknown) => {
+      if (caught instanceof ApiError && caught.signedOut) {
+        onSignedOut();
+        return;
+      }
+      setError(caught instanceof Error ? caught.message : String(caught));
+    },
+    [onSignedOut],
+  );
+
+  const refreshCounts = useCallback(async () => {
+    try {
+      setCounts(await countTasks(userId));
+    } catch (caught) {
+      fail(caught);
+    }
+  }, [userId, fail]);
+
+  useEffect(() => {
+    let current = true;
+    setLoading(true);
+    setError(null);
+    listTasks(userId, filter, 0)
+      .then((page) => {
+        if (!current) return;
+        setTasks(page.tasks);
+        setTotal(page.total);
+      })
+      .catch((caught: unknown) => current && fail(caught))
+      .finally(() => current && setLoading(false));
+    void refreshCounts();
+    return () => {
+      current = false;
+    };
+  }, [userId, filter, fail, refreshCounts]);
+
+  async function loadMore() {
+    setLoadingMore(true);
+    try {
+      const page = await listTasks(userId, filter, tasks.length);
+      setTasks((shown) => {
+        const seen = new Set(shown.map((task) => task.id));
+        return [...shown, ...page.tasks.filter((task) => !seen.has(task.id))];
+      });
+      setTotal(page.total);
+    } catch (caught) {
+      fail(caught);
+    } finally {
+      setLoadingMore(false);
+    }
+  }
+
+  /** Runs a change, then shows the task's new state and the filters' new sizes. */
+  async function change(action: () => Promise<void>, done: string) {
+    setError(null);
+    try {
+      await action();
+      setStatus(done);
+      await refreshCounts();
+    } catch (caught) {
+      fail(caught);
+      throw caught;
+    }
+  }
+
+  function replace(updated: Task) {
+    setTasks((shown) =>
+      belongs(updated, filter)
+        ? shown.map((task) => (task.id === updated.id ? updated : task))
+        : shown.filter((task) => task.id !== updated.id),
+    );
+    if (!belongs(updated, filter)) setTotal((n) => n - 1);
+  }
+
+  return (
+    <>
+      <NewTask
+        onAdd={(title, description) =>
+          change(async () => {
+            const task = await createTask(userId, title, description);
+            if (belongs(task, filter)) {
+              setTasks((shown) => [task, ...shown]);
+              setTotal((n) => n + 1);
+            }
+          }, `Added “${title}”.`)
+        }
+      />
+      {error ? (
+        <div role="alert" className="error banner">
+          <span>{error}</span>
+          <button type="button" className="link" onClick={() => setError(null)}>
+            Dismiss
+          </button>
+        </div>
+      ) : null}
+      <p role="status" className="visually-hidden">
+        {status}
+      </p>
+      <nav className="filters" aria-label="Filter tasks">
+        {FILTERS.map(({ value, label }) => (
+          <button
+            key={value}
+            type="button"
+            className="filter"
+            aria-pressed={filter === value}
+            onClick={() => setFilter(value)}
+          >
+            {label} <span className="count">{counts ? counts[value] : "…"}</span>
+          </button>
+        ))}
+      </nav>
+      {loading ? (
+        <p role="status" className="muted">
+          Loading tasks…
+        </p>
+      ) : tasks.length === 0 ? (
+        <p className="muted empty">{EMPTY[filter]}</p>
+      ) : (
+        <ul className="tasks" aria-label={`${FILTERS.find((f) => f.value === filter)?.label} tasks`}>
+          {tasks.map((task) => (
+            <TaskItem
+              key={task.id}
+              task={task}
+              onToggle={() =>
+                change(async () => {
+                  replace(await setCompleted(userId, task.id, !task.completed));
+                }, `“${task.title}” marked ${task.completed ? "active" : "complete"}.`)
+              }
+              onSave={(title, description) =>
+                change(async () => {
+                  replace(await updateTask(userId, task.id, { title, description }));
+                }, `Saved “${title}”.`)
+              }
+              onDelete={() =>
+                change(async () => {
+                  await deleteTask(userId, task.id);
+                  setTasks((shown) => shown.filter((t) => t.id !== task.id));
+                  setTotal((n) => n - 1);
+                }, `Deleted “${task.title}”.`)
+              }
+            />
+          ))}
+        </ul>
+      )}
+      {!loading && tasks.length < total ? (
+        <button
+          type="button"
+          className="secondary more"
+          disabled={loadingMore}
+          onClick={() => void loadMore()}
+        >
+          {loadingMore ? "Loading…" : `Load more (${total - tasks.length} left)`}
+        </button>
+      ) : null}
+    </>
+  );
+}
+
+/** Field errors from a 400, keyed by field name, for the inputs' own messages. */
+function fieldErrors(caught: unknown): Record<string, string> {
+  return caught instanceof ApiError ? caught.fields : {};
+}
+
+function NewTask({
+  onAdd,
+}: {
+  onAdd: (title: string, description: string | null) => Promise<void>;
+}) {
+  const [title, setTitle] = useState("");
+  const [description, setDescription] = useState("");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const titleRef = useRef<HTMLInputElement>(null);
+
+  async function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    setBusy(true);
+    setErrors({});
+    try {
+      await onAdd(title, description.trim() ? description : null);
+      setTitle("");
+      setDescription("");
+      titleRef.current?.focus();
+    } catch (caught) {
+      setErrors(fieldErrors(caught));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="card new-task" onSubmit={(event) => void submit(event)} noValidate>
+      <h2>Add a task</h2>
+      <label htmlFor="new-title">Title</label>
+      <input
+        id="new-title"
+        ref={titleRef}
+        value={title}
+        maxLength={255}
+        aria-invalid={errors.title ? true : undefined}
+        aria-describedby={errors.title ? "new-title-error" : undefined}
+        onChange={(event) => setTitle(event.target.value)}
+      />
+      {errors.title ? (
+        <p id="new-title-error" className="field-error">
+          {errors.title}
+        </p>
+      ) : null}
+      <label htmlFor="new-description">
+        Description <span className="muted">(optional)</span>
+      </label>
+      <textarea
+        id="new-description"
+        rows={2}
+        value={description}
+        aria-invalid={errors.description ? true : undefined}
+        onChange={(event) => setDescription(event.target.value)}
+      />
+      {errors.description ? <p className="field-error">{errors.description}</p> : null}
+      <button type="submit" disabled={busy}>
+        {busy ? "Adding…" : "Add task"}
+      </button>
+    </form>
+  );
+}
+
+function TaskItem({
+  task,
+  onToggle,
+  onSave,
+  onDelete,
+}: {
+  task: Task;
+  onToggle: () => Promise<void>;
+  onSave: (title: string, description: string | null) => Promise<void>;
+  onDelete: () => Promise<void>;
+}) {
+  const [editing, setEditing] = useState(false);
+  const [title, setTitle] = useState(task.title);
+  const [description, setDescription] = useState(task.description ?? "");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const editButton = useRef<HTMLButtonElement>(null);
+  const titleInput = useRef<HTMLInputElement>(null);
+  const wasEditing = useRef(false);
+
+  // Focus follows the mode: into the title when editing starts, back to Edit when it ends.
+  useEffect(() => {
+    if (editing) titleInput.current?.focus();
+    else if (wasEditing.current) editButton.current?.focus();
+    wasEditing.current = editing;
+  }, [editing]);
+
+  async function run(action: () => Promise<void>) {
+    setBusy(true);
+    try {
+      await action();
+      return true;
+    } catch (caught) {
+      setErrors(fieldErrors(caught));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function startEditing() {
+    setTitle(task.title);
+    setDescription(task.description ?? "");
+    setErrors({});
+    setEditing(true);
+  }
+
+  async function save(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    if (await run(() => onSave(title, description.trim() ? description : null))) {
+      setEditing(false);
+    }
+  }
+
+  const titleId = `task-${task.id}-title`;
+  if (editing) {
+    return (
+      <li className="task editing">
+        <form
+          onSubmit={(event) => void save(event)}
+          onKeyDown={(event) => event.key === "Escape" && setEditing(false)}
+          noValidate
+        >
+          <label htmlFor={`${titleId}-edit`}>Title</label>
+          <input
+            id={`${titleId}-edit`}
+            ref={titleInput}
+            value={title}
+            maxLength={255}
+            aria-invalid={errors.title ? true : undefined}
+            onChange={(event) => setTitle(event.target.value)}
+          />
+          {errors.title ? <p className="field-error">{errors.title}</p> : null}
+          <label htmlFor={`task-${task.id}-description-edit`}>Description</label>
+          <textarea
+            id={`task-${task.id}-description-edit`}
+            rows={2}
+            value={description}
+            onChange={(event) => setDescription(event.target.value)}
+          />
+          {errors.description ? <p className="field-error">{errors.description}</p> : null}
+          <div className="actions">
+            <button type="submit" disabled={busy}>
+              Save
+            </button>
+            <button type="button" className="secondary" onClick={() => setEditing(false)}>
+              Cancel
+            </button>
+          </div>
+        </form>
+      </li>
+    );
+  }
+
+  return (
+    <li className={task.completed ? "task done" : "task"}>
+      <input
+        type="checkbox"
+        id={`task-${task.id}-done`}
+        checked={task.completed}
+        disabled={busy}
+        onChange={() => void run(onToggle)}
+      />
+      <div className="text">
+        <label htmlFor={`task-${task.id}-done`} id={titleId} className="title">
+          {task.title}
+        </label>
+        {task.description ? <p className="description">{task.description}</p> : null}
+      </div>
+      <div className="actions">
+        <button
+          type="button"
+          ref={editButton}
+          className="secondary"
+          aria-label={`Edit “${task.title}”`}
+          onClick={startEditing}
+        >
+          Edit
+        </button>
+        <button
+          type="button"
+          className="danger"
+          disabled={busy}
+          aria-label={`Delete “${task.title}”`}
+          onClick={() => void run(onDelete)}
+        >
+          Delete
+        </button>
+      </div>
+    </li>
+  );
+}
+

@@ -1,0 +1,171 @@
+/**
+ * The tasks API as the page uses it, through the typed client generated from the service's
+ * OpenAPI document (`@todo/api-client`), with every failure turned into a sentence for people.
+ */
+import { createTasksClient, type Task } from "@todo/api-client";
+
+import { authorizedFetch, forgetToken, SignedOutError } from "./token";
+
+export type { Task };
+export type Filter = "all" | "active" | "completed";
+
+export const PAGE_SIZE = 20;
+
+/** A failed call, with what to tell the person and which form fields were wrong. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  get signedOut(): boolean {
+    return this.status === 401;
+  }
+}
+
+interface FieldError {
+  loc?: (string | number)[];
+  msg?: string;
+}
+
+function retryAfter(response: Response): string {
+  const seconds = Number(response.headers.get("Retry-After"));
+  return Number.isFinite(seconds) && seconds > 0
+    ? ` Try again in ${seconds} second${seconds === 1 ? "" : "s"}.`
+    : " Try again shortly.";
+}
+
+function toApiError(response: Response, body: unknown): ApiError {
+  const status = response.status;
+  if (status === 400) {
+    const detail = (body as { detail?: unknown } | undefined)?.detail;
+    const fields: Record<string, string> = {};
+    if (Array.isArray(detail)) {
+      for (const item of detail as FieldError[]) {
+        const field = String(item.loc?.at(-1) ?? "request");
+        fields[field] = item.msg ?? "is not valid";
+      }
+    }
+    const summary = Object.entries(fields)
+      .map(([field, msg]) => `${field}: ${msg}`)
+      .join("; ");
+    return new ApiError(`Please fix the form. ${summary}`.trim(), status, fields);
+  }
+  if (status === 401) {
+    forgetToken();
+    return new ApiError("Your session has ended. Please sign in again.", status);
+  }
+  if (status === 404) return new ApiError("That task no longer exists.", status);
+  if (status === 429) return new ApiError(`Too many requests.${retryAfter(response)}`, status);
+  if (status === 503) {
+    return new ApiError(`The service is temporarily unavailable.${retryAfter(response)}`, status);
+  }
+  return new ApiError(`Something went wrong (HTTP ${status}).`, status);
+}
+
+/** The typed client's result, or an ApiError; a lost session becomes a 401 ApiError too. */
+async function call<T>(
+  request: () => Promise<{ data?: T; error?: unknown; response: Response }>,
+): Promise<{ data: T; response: Response }> {
+  let result: { data?: T; error?: unknown; response: Response };
+  try {
+    result = await request();
+  } catch (error) {
+    if (error instanceof SignedOutError) throw new ApiError("Please sign in again.", 401);
+    throw new ApiError("The network failed; check your connection and try again.", 0);
+  }
+  if (!result.response.ok) throw toApiError(result.response, result.error);
+  return { data: result.data as T, response: result.response };
+}
+
+let client: ReturnType<typeof createTasksClient> | undefined;
+
+function api(): ReturnType<typeof createTasksClient> {
+  client ??= createTasksClient({ baseUrl: window.location.origin, fetch: authorizedFetch });
+  return client;
+}
+
+const COMPLETED: Record<Filter, boolean | undefined> = {
+  all: undefined,
+  active: false,
+  completed: true,
+};
+
+export async function listTasks(
+  userId: string,
+  filter: Filter,
+  offset: number,
+  limit: number = PAGE_SIZE,
+): Promise<{ tasks: Task[]; total: number }> {
+  const completed = COMPLETED[filter];
+  const { data, response } = await call(() =>
+    api().GET("/api/{user_id}/tasks", {
+      params: {
+        path: { user_id: userId },
+        query: { limit, offset, ...(completed === undefined ? {} : { completed }) },
+      },
+    }),
+  );
+  return { tasks: data, total: Number(response.headers.get("X-Total-Count") ?? data.length) };
+}
+
+/** The three filters' sizes, from X-Total-Count (one single-row page each). */
+export async function countTasks(userId: string): Promise<Record<Filter, number>> {
+  const filters: Filter[] = ["all", "active", "completed"];
+  const totals = await Promise.all(filters.map((f) => listTasks(userId, f, 0, 1)));
+  return { all: totals[0]!.total, active: totals[1]!.total, completed: totals[2]!.total };
+}
+
+export async function createTask(
+  userId: string,
+  title: string,
+  description: string | null,
+): Promise<Task> {
+  const { data } = await call(() =>
+    api().POST("/api/{user_id}/tasks", {
+      params: { path: { user_id: userId } },
+      body: { title, description, completed: false },
+    }),
+  );
+  return data;
+}
+
+export async function updateTask(
+  userId: string,
+  taskId: number,
+  changes: { title: string; description: string | null },
+): Promise<Task> {
+  const { data } = await call(() =>
+    api().PATCH("/api/{user_id}/tasks/{task_id}", {
+      params: { path: { user_id: userId, task_id: taskId } },
+      body: changes,
+    }),
+  );
+  return data;
+}
+
+export async function setCompleted(
+  userId: string,
+  taskId: number,
+  completed: boolean,
+): Promise<Task> {
+  const { data } = await call(() =>
+    api().PATCH("/api/{user_id}/tasks/{task_id}/complete", {
+      params: { path: { user_id: userId, task_id: taskId } },
+      body: { completed },
+    }),
+  );
+  return data;
+}
+
+export async function deleteTask(userId: string, taskId: number): Promise<void> {
+  await call(() =>
+    api().DELETE("/api/{user_id}/tasks/{task_id}", {
+      params: { path: { user_id: userId, task_id: taskId } },
+    }),
+  );
+}
