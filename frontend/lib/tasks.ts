@@ -85,7 +85,7 @@ async function call<T>(
 let client: ReturnType<typeof createTasksClient> | undefined;
 
 function api(): ReturnType<typeof createTasksClient> {
-  client ??= createTasksClient({ baseUrl: window.location.origin, fetch: authorizedFetch });
+  client ??= createTasksClient(window.location.origin, { fetch: authorizedFetch });
   return client;
 }
 

@@ -41,16 +41,19 @@ def _stack_environment(port: int) -> dict[str, str]:
         "COMPOSE_PROJECT_NAME": PROJECT,  # never the developer's own stack
         "AUTH_IMAGE": f"todo-backend/auth:{PROJECT}",
         "TASKS_IMAGE": f"todo-backend/tasks:{PROJECT}",
+        "FRONTEND_IMAGE": f"todo-backend/frontend:{PROJECT}",
         "COMPOSE_BAKE": "false",  # build through the engine; no buildx plugin needed
         "PROXY_PORT": str(port),
         "ENVIRONMENT": "production",
         "POSTGRES_PASSWORD": secrets.token_urlsafe(24),
         "KEY_ENCRYPTION_SECRET": secrets.token_urlsafe(32),
+        "BETTER_AUTH_SECRET": secrets.token_urlsafe(32),
         "SIGNUP_IP_LIMIT": unthrottled,
         "SIGNUP_EMAIL_LIMIT": unthrottled,
         "LOGIN_IP_LIMIT": unthrottled,
         "LOGIN_EMAIL_LIMIT": unthrottled,
         "LOGIN_EMAIL_IP_LIMIT": unthrottled,
+        "FRONTEND_AUTH_RATE_LIMIT": unthrottled,
         # A rotated key is published this long before it signs (production: minutes).
         "KEY_ACTIVATION_DELAY_SECONDS": "3",
     }
