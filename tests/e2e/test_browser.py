@@ -1,0 +1,297 @@
+"""The web app as a person uses it: Debian's Chromium, driven by Playwright, through the proxy.
+
+Chromium comes from Debian (`apt-get install chromium`; scripts/test.sh installs it), never from
+Playwright's own download. axe-core is the front end's dev dependency (`npm ci` in frontend/).
+The signed-in page's screenshot is saved under ARTIFACTS_DIR (default: test-artifacts/) and its
+path printed; UPDATE_README_SCREENSHOT=1 also writes docs/screenshot.png.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import (
+    Browser,
+    Page,
+    Request,
+    Route,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
+
+from tests.e2e.stack import PASSWORD, ROOT, Stack
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
+ARTIFACTS = Path(os.environ.get("ARTIFACTS_DIR") or ROOT / "test-artifacts")
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1024, "height": 800}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install -y chromium", pytrace=False)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def _origin(stack: Stack) -> str:
+    return str(stack.client.base_url).rstrip("/")
+
+
+def _open(browser: Browser, stack: Stack, viewport: ViewportSize = PHONE) -> Page:
+    context = browser.new_context(base_url=_origin(stack), viewport=viewport)
+    context.set_default_timeout(20_000)
+    page = context.new_page()
+    page.goto("/")
+    return page
+
+
+def _email() -> str:
+    return f"web-{uuid.uuid4().hex[:12]}@example.com"
+
+
+def _sign_up(page: Page, email: str) -> None:
+    page.get_by_role("button", name="Create an account").click()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create an account").click()
+    expect(page.get_by_role("heading", name="Add a task")).to_be_visible()
+
+
+def _sign_in(page: Page, email: str) -> None:
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    expect(page.get_by_role("heading", name="Add a task")).to_be_visible()
+
+
+def _add(page: Page, title: str, description: str = "") -> None:
+    page.get_by_label("Title", exact=True).fill(title)
+    page.get_by_label("Description (optional)").fill(description)
+    page.get_by_role("button", name="Add task").click()
+    expect(page.get_by_role("checkbox", name=title, exact=True)).to_be_visible()
+
+
+def _titles(page: Page) -> list[str]:
+    return page.locator(".tasks .title").all_inner_texts()
+
+
+def _counts(page: Page, all_: int, active: int, completed: int) -> None:
+    for label, count in (("All", all_), ("Active", active), ("Completed", completed)):
+        expect(page.get_by_role("button", name=f"{label} {count}", exact=True)).to_be_visible()
+
+
+def _session_user_id(page: Page) -> str:
+    user_id: str = page.evaluate(
+        "fetch('/auth/get-session').then((r) => r.json()).then((s) => s.user.id)"
+    )
+    return user_id
+
+
+def _token(page: Page) -> str:
+    token: str = page.evaluate("fetch('/auth/token').then((r) => r.json()).then((t) => t.token)")
+    return token
+
+
+def test_journey_sign_up_manage_tasks_sign_out_and_back_in(browser: Browser, stack: Stack) -> None:
+    page = _open(browser, stack)
+    email = _email()
+    _sign_up(page, email)
+    expect(page.get_by_text("No tasks yet")).to_be_visible()
+    _counts(page, 0, 0, 0)
+
+    # A blank title is the API's 400: the field says why, and nothing is added.
+    page.get_by_role("button", name="Add task").click()
+    expect(page.get_by_role("alert")).to_contain_text("title")
+    expect(page.locator("#new-title-error")).to_be_visible()
+    _counts(page, 0, 0, 0)
+
+    _add(page, "Buy milk")
+    _add(page, "Write report", "Quarterly numbers")
+    # By keyboard alone: type the title, Enter submits.
+    page.get_by_label("Title", exact=True).focus()
+    page.keyboard.type("Call the plumber")
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("checkbox", name="Call the plumber")).to_be_visible()
+    assert _titles(page) == ["Call the plumber", "Write report", "Buy milk"]  # newest first
+    expect(page.get_by_text("Quarterly numbers")).to_be_visible()
+    _counts(page, 3, 3, 0)
+
+    # Complete one with the space bar.
+    page.get_by_role("checkbox", name="Buy milk").focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_role("checkbox", name="Buy milk")).to_be_checked()
+    _counts(page, 3, 2, 1)
+
+    page.get_by_role("button", name="Completed 1").click()
+    expect(page.get_by_role("list", name="Completed tasks")).to_be_visible()
+    assert _titles(page) == ["Buy milk"]
+    page.get_by_role("button", name="Active 2").click()
+    expect(page.get_by_role("list", name="Active tasks")).to_be_visible()
+    assert _titles(page) == ["Call the plumber", "Write report"]
+    page.get_by_role("button", name="All 3").click()
+    expect(page.get_by_role("list", name="All tasks")).to_be_visible()
+
+    # Edit in place; Escape cancels an edit, Save keeps it and focus returns to Edit.
+    page.get_by_role("button", name="Edit “Write report”").click()
+    expect(page.get_by_label("Title", exact=True).nth(1)).to_be_focused()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Edit “Write report”")).to_be_focused()
+    page.get_by_role("button", name="Edit “Write report”").click()
+    page.get_by_label("Title", exact=True).nth(1).fill("Write the report")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("button", name="Edit “Write the report”")).to_be_focused()
+
+    page.get_by_role("button", name="Delete “Call the plumber”").click()
+    expect(page.get_by_role("checkbox", name="Call the plumber")).to_have_count(0)
+    _counts(page, 2, 1, 1)
+
+    # Readable on a phone: nothing wider than the screen.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("checkbox")).to_have_count(0)
+
+    _sign_in(page, email)
+    assert _titles(page) == ["Write the report", "Buy milk"]
+    expect(page.get_by_role("checkbox", name="Buy milk")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Write the report")).not_to_be_checked()
+    page.context.close()
+
+
+def test_a_second_user_sees_none_of_the_first_users_tasks(browser: Browser, stack: Stack) -> None:
+    first = _open(browser, stack)
+    _sign_up(first, _email())
+    _add(first, "First user's secret")
+    first_id = _session_user_id(first)
+
+    second = _open(browser, stack)
+    _sign_up(second, _email())
+    expect(second.get_by_text("No tasks yet")).to_be_visible()
+    _counts(second, 0, 0, 0)
+
+    # The second user's own token, sent to the first user's path, is refused.
+    refused = stack.client.get(
+        f"/api/{first_id}/tasks", headers={"Authorization": f"Bearer {_token(second)}"}
+    )
+    assert refused.status_code == 403
+    allowed = stack.client.get(
+        f"/api/{first_id}/tasks", headers={"Authorization": f"Bearer {_token(first)}"}
+    )
+    assert [task["title"] for task in allowed.json()] == ["First user's secret"]
+    first.context.close()
+    second.context.close()
+
+
+def test_a_token_past_its_lifetime_is_renewed_without_the_user_noticing(
+    browser: Browser, stack: Stack
+) -> None:
+    context = browser.new_context(base_url=_origin(stack), viewport=PHONE)
+    page = context.new_page()
+    page.clock.install()
+    page.goto("/")
+    _sign_up(page, _email())
+    _add(page, "Before the token expired")
+    token_requests: list[Request] = []
+    page.on("request", lambda r: token_requests.append(r) if "/auth/token" in r.url else None)
+
+    page.clock.fast_forward("16:00")  # past the 15-minute lifetime, by the page's clock
+    _add(page, "After the token expired")
+    assert len(token_requests) == 1  # renewed once, before the request went out
+    expect(page.get_by_role("alert")).to_have_count(0)
+    _counts(page, 2, 2, 0)
+    context.close()
+
+
+def test_a_token_the_tasks_service_refuses_is_renewed_and_the_request_retried(
+    browser: Browser, stack: Stack
+) -> None:
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    _add(page, "Still here")
+    statuses: list[int] = []
+    page.on("response", lambda r: statuses.append(r.status) if "/tasks" in r.url else None)
+    token_requests: list[Request] = []
+    page.on("request", lambda r: token_requests.append(r) if "/auth/token" in r.url else None)
+    spoiled: list[str] = []
+
+    def spoil_the_first_token(route: Route) -> None:
+        """The held token stops working (as after expiry or a key the service no longer has)."""
+        headers = dict(route.request.headers)
+        if not spoiled:
+            token = headers["authorization"].removeprefix("Bearer ")
+            head, payload, signature = token.split(".")
+            stale = f"{head}.{payload}.{'A' * len(signature)}"
+            spoiled.append(stale)
+            headers["authorization"] = f"Bearer {stale}"
+        route.continue_(headers=headers)
+
+    page.route(re.compile(r"/api/[^/]+/tasks"), spoil_the_first_token)
+    page.get_by_role("button", name=re.compile(r"^Active")).click()
+    expect(page.get_by_role("list", name="Active tasks")).to_be_visible()
+    assert _titles(page) == ["Still here"]
+    expect(page.get_by_role("alert")).to_have_count(0)
+    assert 401 in statuses
+    assert len(token_requests) == 1
+    # The spoiled token really is refused: the retry is what saved the request.
+    refused = httpx.get(
+        f"{_origin(stack)}/api/{_session_user_id(page)}/tasks",
+        headers={"Authorization": f"Bearer {spoiled[0]}"},
+    )
+    assert refused.status_code == 401
+    page.context.close()
+
+
+def test_the_signed_in_page_has_no_serious_accessibility_violation(
+    browser: Browser, stack: Stack
+) -> None:
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `npm ci` in frontend/", pytrace=False)
+    page = _open(browser, stack, DESKTOP)
+    _sign_up(page, _email())
+    _add(page, "Water the plants", "Balcony and kitchen")
+    _add(page, "Book dentist appointment")
+    _add(page, "Renew passport", "Photos first")
+    page.get_by_role("checkbox", name="Water the plants").check()
+    _counts(page, 3, 2, 1)
+
+    page.add_script_tag(path=str(AXE))
+    violations: list[dict[str, object]] = page.evaluate(
+        "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)"
+    )
+    serious = [
+        (v["id"], v["impact"], v["help"])
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shot = ARTIFACTS / "signed-in.png"
+    page.screenshot(path=str(shot), full_page=True)
+    print(f"\nscreenshot of the signed-in page: {shot}")
+    if os.environ.get("UPDATE_README_SCREENSHOT") == "1":
+        shutil.copyfile(shot, ROOT / "docs" / "screenshot.png")
+    page.context.close()
