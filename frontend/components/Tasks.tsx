@@ -95,13 +95,14 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
     }
   }
 
-  /** Runs a change, then shows the task's new state and the filters' new sizes. */
+  /** Runs a change and announces it; the filters' sizes follow in the background, so the
+   * form that asked is free again as soon as the change itself is done. */
   async function change(action: () => Promise<void>, done: string) {
     setError(null);
     try {
       await action();
       setStatus(done);
-      await refreshCounts();
+      void refreshCounts();
     } catch (caught) {
       fail(caught);
       throw caught;

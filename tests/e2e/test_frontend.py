@@ -17,7 +17,7 @@ def _origin(stack: Stack) -> str:
     return str(stack.client.base_url).rstrip("/")
 
 
-def test_sign_up_then_the_token_endpoint_issues_an_eddsa_jwt_for_the_public_url(
+def test_sign_up_then_the_token_endpoint_issues_an_eddsa_jwt_the_tasks_service_accepts(
     stack: Stack,
 ) -> None:
     origin = _origin(stack)
@@ -45,6 +45,14 @@ def test_sign_up_then_the_token_endpoint_issues_an_eddsa_jwt_for_the_public_url(
     assert claims["email"] == email
     # The auth service's issuer is the bare public URL: the two account systems never share one.
     assert claims["iss"] != origin
+
+    # The tasks service trusts this issuer too.
+    created = stack.client.post(
+        f"/api/{user_id}/tasks",
+        json={"title": "from the browser's account"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status_code == 201
 
 
 def test_a_sign_up_from_a_foreign_origin_is_refused_and_creates_nothing(stack: Stack) -> None:
