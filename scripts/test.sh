@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run every test (unit, service, e2e through the proxy, benchmark smoke) on this machine.
-# Works on a fresh machine: prepares uv, a Docker engine and (without a registry) local images.
+# Works on a fresh machine: prepares uv, a Docker engine, (without a registry) local images,
+# and the browser tests' Chromium.
 # Extra arguments go to pytest, e.g. `scripts/test.sh services/tasks -k paging`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,8 @@ uv sync --quiet
 if [ ! -d clients/typescript/node_modules ]; then
     (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error) >&2
 fi
+# The browser tests: Debian's Chromium and the front end's npm dependencies (axe-core).
+bash scripts/ensure-browser.sh
 
 status=0
 uv run pytest "$@" || status=$?
