@@ -1,8 +1,8 @@
 /**
  * Better Auth's tables, created or extended at server start through its `getMigrations` API
- * (its CLI needs a newer Node than the image carries). Replicas starting together queue on a
- * PostgreSQL advisory lock, and each plans its changes only once it holds the lock, so the
- * second finds nothing left to do.
+ * (its CLI needs a newer Node than the image carries), and the first JWT signing key. Replicas
+ * starting together queue on a PostgreSQL advisory lock, and each plans its changes only once
+ * it holds the lock, so the second finds nothing left to do.
  */
 import "server-only";
 
@@ -28,6 +28,10 @@ export async function migrate(): Promise<void> {
     } else {
       console.info("migrations: up to date");
     }
+    // The JWKS endpoint mints the first signing key when there is none; two requests racing
+    // (two verifier workers at start-up) would mint two and publish them to each differently.
+    // Minting it here, under the lock, leaves one key before anybody asks.
+    await getAuth().api.getJwks();
   } finally {
     await lock.end(); // closing the session releases the lock
   }
