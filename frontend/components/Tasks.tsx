@@ -40,6 +40,10 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
   const [loadingMore, setLoadingMore] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [status, setStatus] = useState("");
+  // Tasks added while a page was loading: its answer may predate them, so they are kept.
+  const addedDuringLoad = useRef<Task[]>([]);
+  // Only the latest counts request may set the counts (answers can arrive out of order).
+  const countsRequest = useRef(0);
 
   /** Every failure ends here: a lost session signs out, anything else is shown. */
   const fail = useCallback(
@@ -54,8 +58,10 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
   );
 
   const refreshCounts = useCallback(async () => {
+    const request = ++countsRequest.current;
     try {
-      setCounts(await countTasks(userId));
+      const latest = await countTasks(userId);
+      if (request === countsRequest.current) setCounts(latest);
     } catch (caught) {
       fail(caught);
     }
@@ -65,11 +71,14 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
     let current = true;
     setLoading(true);
     setError(null);
+    addedDuringLoad.current = [];
     listTasks(userId, filter, 0)
       .then((page) => {
         if (!current) return;
-        setTasks(page.tasks);
-        setTotal(page.total);
+        const listed = new Set(page.tasks.map((task) => task.id));
+        const added = addedDuringLoad.current.filter((task) => !listed.has(task.id));
+        setTasks([...added, ...page.tasks]);
+        setTotal(page.total + added.length);
       })
       .catch((caught: unknown) => current && fail(caught))
       .finally(() => current && setLoading(false));
@@ -125,6 +134,7 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
           change(async () => {
             const task = await createTask(userId, title, description);
             if (belongs(task, filter)) {
+              addedDuringLoad.current.push(task);
               setTasks((shown) => [task, ...shown]);
               setTotal((n) => n + 1);
             }
