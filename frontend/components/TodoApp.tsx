@@ -1,6 +1,6 @@
 "use client";
 
-import { useState } from "react";
+import { useCallback, useState } from "react";
 
 import { authClient } from "@/lib/auth-client";
 import { forgetToken } from "@/lib/token";
@@ -15,11 +15,16 @@ export function TodoApp() {
 
   const user = session.data?.user;
 
-  async function signOut(message: string | null) {
+  const signOut = useCallback(async (message: string | null) => {
     forgetToken();
     await authClient.signOut();
     setNotice(message);
-  }
+  }, []);
+  // Stable, so the task list does not reload whenever the session is refreshed.
+  const sessionEnded = useCallback(
+    () => void signOut("Your session has ended. Please sign in again."),
+    [signOut],
+  );
 
   return (
     <main className="page">
@@ -39,10 +44,7 @@ export function TodoApp() {
           Loading…
         </p>
       ) : user ? (
-        <Tasks
-          userId={user.id}
-          onSignedOut={() => void signOut("Your session has ended. Please sign in again.")}
-        />
+        <Tasks userId={user.id} onSignedOut={sessionEnded} />
       ) : (
         <AuthForm notice={notice} onSignedIn={() => setNotice(null)} />
       )}
