@@ -60,3 +60,11 @@ def test_schemathesis_finds_nothing(stack: Stack, document: str, tmp_path: Path)
         check=False,
     )
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-5000:]
+
+
+def test_a_method_no_route_accepts_is_405_naming_the_allowed_methods(stack: Stack) -> None:
+    """Found by schemathesis: nginx's own 405 (TRACE never reaches a service) had no `Allow`."""
+    response = stack.client.request("TRACE", "/api/someone/tasks")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+    assert response.json() == {"detail": "method not allowed"}
