@@ -51,14 +51,15 @@ class ValidationFailed(BaseModel):
     detail: list[FieldError] | str
 
 
-def _header(description: str, schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+def header(description: str, schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
+    """A response header (required unless said otherwise), for a response's `headers`."""
     return {"description": description, "required": required, "schema": schema}
 
 
-RETRY_AFTER = {"Retry-After": _header("Seconds to wait before retrying.", {"type": "integer"})}
-WWW_AUTHENTICATE = {"WWW-Authenticate": _header("Always `Bearer`.", {"type": "string"})}
+RETRY_AFTER = {"Retry-After": header("Seconds to wait before retrying.", {"type": "integer"})}
+WWW_AUTHENTICATE = {"WWW-Authenticate": header("Always `Bearer`.", {"type": "string"})}
 X_REQUEST_ID = {
-    "X-Request-ID": _header(
+    "X-Request-ID": header(
         "The request's id (the client's, when it looks like one), also in every log line.",
         {"type": "string"},
         required=False,
@@ -89,16 +90,6 @@ def errors(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
         if headers:
             responses[code]["headers"] = headers
     return responses
-
-
-def response(description: str, **headers: dict[str, Any]) -> dict[str, Any]:
-    """A success response's description and headers, for a route's `responses=`."""
-    return {"description": description, "headers": headers}
-
-
-def header(description: str, schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
-    """A response header, required unless said otherwise."""
-    return _header(description, schema, required=required)
 
 
 def operation_id(route: APIRoute) -> str:
