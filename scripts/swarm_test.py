@@ -327,6 +327,21 @@ async def sign_up(client: httpx.AsyncClient, count: int) -> list[User]:
     return users
 
 
+async def until_serving(client: httpx.AsyncClient, user: User) -> None:
+    """After a fresh deploy, wait until tokens are accepted: a tasks replica that started
+    before auth answers 401 until its next JWKS fetch (JWKS_RETRY_SECONDS)."""
+    in_a_row = 0
+    deadline = time.monotonic() + 120
+    while in_a_row < 10:
+        if time.monotonic() > deadline:
+            raise RuntimeError("tasks does not accept the auth service's tokens")
+        response = await client.get(
+            f"/api/{user.id}/tasks", headers={"Authorization": f"Bearer {user.token}"}
+        )
+        in_a_row = in_a_row + 1 if response.status_code == 200 else 0
+        await asyncio.sleep(0.2)
+
+
 # --- the steps ----------------------------------------------------------------------------
 
 
@@ -430,6 +445,7 @@ async def exercise(cluster: Cluster) -> list[Outcome]:
         base_url=BASE_URL, timeout=REQUEST_TIMEOUT_SECONDS, limits=limits
     ) as client:
         users = await sign_up(client, 4)
+        await until_serving(client, users[0])
         load = Load(client, users)
         clients = [asyncio.create_task(load.client_loop(n)) for n in range(CLIENTS)]
         outcomes = []
