@@ -24,6 +24,7 @@ import contextlib
 import itertools
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -615,6 +616,7 @@ def main() -> int:
             log(f"cluster kept: DOCKER_HOST={cluster.manager}")
         else:
             cluster.remove()
+            shutil.rmtree(sockets, ignore_errors=True)
 
 
 if __name__ == "__main__":
