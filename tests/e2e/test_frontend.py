@@ -1,16 +1,18 @@
 """The front end's Better Auth through the proxy: accounts under /auth, EdDSA tokens for the
-public URL whose keys /auth/jwks publishes, and a production server that refuses a placeholder
-secret."""
+public URL whose keys /auth/jwks publishes, a production server that refuses a placeholder
+secret, and migrations that two replicas apply once."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import uuid
 
 import httpx
 import jwt
 import pytest
 
-from tests.e2e.stack import PASSWORD, Stack
+from tests.e2e.stack import PASSWORD, Stack, wait_until
 
 
 def _origin(stack: Stack) -> str:
@@ -83,3 +85,54 @@ def test_production_refuses_a_placeholder_secret(stack: Stack) -> None:
             "frontend",
             timeout=120,
         )
+
+
+def test_two_replicas_starting_on_an_empty_database_migrate_it_once(stack: Stack) -> None:
+    """Both queue on the advisory lock: one creates the tables and the signing key, the other
+    finds them, and the database ends with one key (two would be published unevenly)."""
+    database = f"frontend_race_{uuid.uuid4().hex[:8]}"
+    user = os.environ.get("POSTGRES_USER", "todo")
+    password = os.environ["POSTGRES_PASSWORD"]
+    stack.run("exec", "-T", "postgres", "createdb", "-U", user, database)
+    url = f"postgresql://{user}:{password}@postgres:5432/{database}"
+    replicas = [
+        stack.run("run", "--detach", "--no-deps", "--env", f"DATABASE_URL={url}", "frontend")
+        .strip()
+        .splitlines()[-1]
+        for _ in range(2)
+    ]
+    try:
+
+        def outcomes() -> list[str] | None:
+            logs = [_logs(replica) for replica in replicas]
+            found = [line for log in logs for line in log.splitlines() if "migrations:" in line]
+            return found if len(found) == 2 else None
+
+        lines = wait_until(outcomes, 120, "both replicas to report their migrations")
+        assert sorted(line.split("migrations: ")[1].split(" ")[0] for line in lines) == [
+            "applied",
+            "up",
+        ]
+        keys = stack.run(
+            "exec",
+            "-T",
+            "postgres",
+            "psql",
+            "-U",
+            user,
+            "-d",
+            database,
+            "-tAc",
+            "SELECT count(*) FROM jwks",
+        )
+        assert keys.strip() == "1"
+    finally:
+        subprocess.run(["docker", "rm", "--force", *replicas], capture_output=True, check=False)
+        stack.run("exec", "-T", "postgres", "dropdb", "-U", user, "--force", database)
+
+
+def _logs(container: str) -> str:
+    result = subprocess.run(
+        ["docker", "logs", container], capture_output=True, text=True, timeout=30, check=True
+    )
+    return result.stdout + result.stderr
