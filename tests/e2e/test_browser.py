@@ -301,3 +301,33 @@ def test_the_signed_in_page_has_no_serious_accessibility_violation(
     if os.environ.get("UPDATE_README_SCREENSHOT") == "1":
         shutil.copyfile(shot, ROOT / "docs" / "screenshot.png")
     page.context.close()
+
+
+def test_overload_and_outage_answers_say_when_to_retry(browser: Browser, stack: Stack) -> None:
+    """429 and 503 (as the services and the proxy send them, with Retry-After) become a
+    message saying when to try again, and nothing else changes."""
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    _add(page, "Kept")
+    answers = iter([(429, "7", "too many requests"), (503, "5", "service temporarily unavailable")])
+
+    def refuse(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        status, retry_after, detail = next(answers)
+        route.fulfill(
+            status=status,
+            headers={"Retry-After": retry_after, "Content-Type": "application/json"},
+            body=f'{{"detail": "{detail}"}}',
+        )
+
+    page.route(re.compile(r"/api/[^/]+/tasks$"), refuse)
+    page.get_by_label("Title", exact=True).fill("Refused")
+    page.get_by_role("button", name="Add task").click()
+    expect(page.locator(ALERTS)).to_contain_text("Too many requests. Try again in 7 seconds.")
+    page.get_by_role("button", name="Add task").click()
+    expect(page.locator(ALERTS)).to_contain_text("temporarily unavailable. Try again in 5 seconds.")
+    expect(page.get_by_label("Title", exact=True)).to_have_value("Refused")  # nothing lost
+    _expect_titles(page, ["Kept"])
+    page.context.close()
