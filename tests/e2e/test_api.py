@@ -165,3 +165,30 @@ def test_the_proxy_routes_caps_bodies_and_forwards_client_details(stack: Stack) 
         if f"request_id={request_id}" in line
     )
     assert proxy_line.split()[0] == entry["client_ip"]
+
+
+def test_cursor_paging_through_the_proxy(stack: Stack) -> None:
+    """The proxy passes `X-Next-Cursor` and `?cursor=` through, and the totals are exact."""
+    client = stack.client
+    user = stack.new_user()
+    for n in range(5):
+        made = client.post(
+            user.tasks_path, json={"title": f"t{n}", "completed": n % 2 == 0}, headers=user.headers
+        )
+        assert made.status_code == 201, made.text
+    seen: list[str] = []
+    params: dict[str, str | int] = {"limit": 2}
+    while True:
+        page = client.get(user.tasks_path, params=params, headers=user.headers)
+        assert page.status_code == 200, page.text
+        assert page.headers["X-Total-Count"] == "5"
+        seen += [task["title"] for task in page.json()]
+        if "X-Next-Cursor" not in page.headers:
+            break
+        params = {"limit": 2, "cursor": page.headers["X-Next-Cursor"]}
+    assert seen == ["t4", "t3", "t2", "t1", "t0"]
+    done = client.get(user.tasks_path, params={"completed": "true"}, headers=user.headers)
+    assert done.headers["X-Total-Count"] == "3"
+    bad = client.get(user.tasks_path, params={"cursor": "nope"}, headers=user.headers)
+    assert bad.status_code == 400
+    assert bad.json()["detail"][0]["loc"] == ["query", "cursor"]
