@@ -22,9 +22,10 @@ def alembic_config(migrations_dir: Path, database_url: str) -> Config:
     return config
 
 
-def migration_lock_id(migrations_dir: str) -> int:
-    """The advisory lock a service's migrations run under (one per migrations folder)."""
-    return zlib.crc32(migrations_dir.encode())
+def migration_lock_id(name: str) -> int:
+    """The advisory lock a service's migrations run under, from a fixed name (not the folder's
+    path, which differs between a checkout and an image, so both would migrate at once)."""
+    return zlib.crc32(name.encode())
 
 
 def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:
@@ -32,14 +33,14 @@ def upgrade_to_head(migrations_dir: Path, database_url: str) -> None:
     command.upgrade(alembic_config(migrations_dir, database_url), "head")
 
 
-def run_env(target_metadata: MetaData) -> None:
-    """The body of each service's `migrations/env.py`."""
+def run_env(target_metadata: MetaData, lock_name: str) -> None:
+    """The body of each service's `migrations/env.py`; `lock_name` names its migration lock."""
     config = context.config
     database_url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     if not database_url:
         raise RuntimeError("no database URL given to the migrations")
     url, connect_args = asyncpg_url(database_url)
-    lock_id = migration_lock_id(str(config.get_main_option("script_location")))
+    lock_id = migration_lock_id(lock_name)
 
     def migrate(connection: Connection) -> None:
         # A transaction-scoped advisory lock: a second replica blocks here, then finds

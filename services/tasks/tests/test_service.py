@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -139,17 +141,27 @@ async def test_migrations_match_the_models(app: FastAPI) -> None:
 
 
 def test_replicas_starting_together_migrate_one_at_a_time(
-    create_database: Callable[[str], str],
+    create_database: Callable[[str], str], tmp_path: Path
 ) -> None:
     """`serve` migrates before it serves; replicas starting together queue on one lock.
 
-    The test holds that lock while three replicas start: each must be seen waiting for it
-    (not racing to create the same tables), and each must succeed once it is released.
+    The test holds that lock while three replicas start, plus one running the same migrations
+    from another folder (a checkout beside an image): each must be seen waiting for it (not
+    racing to create the same tables), and each must succeed once it is released.
     """
     url = create_database("tasks_race")
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    lock = {"id": migration_lock_id(str(MIGRATIONS_DIR))}
+    lock = {"id": migration_lock_id("todo_tasks")}
+    elsewhere = shutil.copytree(MIGRATIONS_DIR, tmp_path / "migrations")
     command = [sys.executable, "-c", "from todo_tasks.cli import main; main(['migrate'])"]
+    from_elsewhere = [
+        sys.executable,
+        "-c",
+        "import sys; from pathlib import Path; from todo_shared.migrations import upgrade_to_head;"
+        " upgrade_to_head(Path(sys.argv[1]), sys.argv[2])",
+        str(elsewhere),
+        url,
+    ]
     environment = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "test"}
     waiting_for_lock = text(
         "SELECT count(*) FROM pg_stat_activity"
@@ -158,6 +170,7 @@ def test_replicas_starting_together_migrate_one_at_a_time(
     with engine.connect() as holder, engine.connect() as observer:
         holder.execute(text("SELECT pg_advisory_lock(:id)"), lock)
         replicas = [subprocess.Popen(command, env=environment) for _ in range(3)]
+        replicas.append(subprocess.Popen(from_elsewhere, env=environment))
         deadline = time.monotonic() + 60
         while observer.execute(waiting_for_lock).scalar_one() < len(replicas):
             observer.rollback()  # a fresh snapshot of pg_stat_activity
@@ -165,7 +178,7 @@ def test_replicas_starting_together_migrate_one_at_a_time(
             assert all(replica.poll() is None for replica in replicas), "a replica did not wait"
             time.sleep(0.1)
         holder.execute(text("SELECT pg_advisory_unlock(:id)"), lock)
-        assert [replica.wait(timeout=120) for replica in replicas] == [0] * 3
+        assert [replica.wait(timeout=120) for replica in replicas] == [0] * len(replicas)
         versions = observer.execute(text("SELECT version_num FROM alembic_version")).scalars()
         assert versions.all() == [ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head()]
     engine.dispose()

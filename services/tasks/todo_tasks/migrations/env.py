@@ -5,4 +5,4 @@ from sqlmodel import SQLModel
 import todo_tasks.models  # noqa: F401  # registers the tables on the metadata
 from todo_shared.migrations import run_env
 
-run_env(SQLModel.metadata)
+run_env(SQLModel.metadata, lock_name="todo_tasks")
