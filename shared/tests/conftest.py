@@ -38,7 +38,7 @@ def make_settings(redis_url: str) -> Callable[..., VerifierSettings]:
             "jwks_redis_key": prefix,
             **overrides,
         }
-        return VerifierSettings(**values)
+        return VerifierSettings(_env_file=None, **values)
 
     return make
 

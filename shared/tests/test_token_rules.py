@@ -260,7 +260,7 @@ async def test_algorithm_outside_the_configured_allowlist_is_refused(
 )
 def test_plain_http_jwks_needs_an_allowed_host(url: str, allowed: str) -> None:
     with pytest.raises(ValidationError, match="JWKS_URL must be https"):
-        VerifierSettings(jwks_url=url, jwks_allow_http_hosts=allowed)
+        VerifierSettings(_env_file=None, jwks_url=url, jwks_allow_http_hosts=allowed)
 
 
 @pytest.mark.parametrize(
@@ -268,7 +268,8 @@ def test_plain_http_jwks_needs_an_allowed_host(url: str, allowed: str) -> None:
     [("https://auth.example/api/auth/jwks", ""), ("http://auth:8000/api/auth/jwks", "auth,x")],
 )
 def test_https_or_allowed_http_jwks_is_accepted(url: str, allowed: str) -> None:
-    assert VerifierSettings(jwks_url=url, jwks_allow_http_hosts=allowed).jwks_url == url
+    settings = VerifierSettings(_env_file=None, jwks_url=url, jwks_allow_http_hosts=allowed)
+    assert settings.jwks_url == url
 
 
 def _jwk(**fields: Any) -> dict[str, Any]:

@@ -82,7 +82,6 @@ def migrate(settings: ServiceSettings, migrations_dir: Path, prog: str) -> None:
 def serve(app_path: str, settings: ServiceSettings, migrations_dir: Path, prog: str) -> None:
     """Prestart (migrations, safe with replicas starting together), then exec uvicorn."""
     migrate(settings, migrations_dir, prog)
-    host = os.environ.get("HOST", "0.0.0.0")  # noqa: S104  # inside a container
     # The interpreter running this command has uvicorn, whatever PATH says.
     args = [
         sys.executable,
@@ -90,11 +89,11 @@ def serve(app_path: str, settings: ServiceSettings, migrations_dir: Path, prog: 
         "uvicorn",
         app_path,
         "--host",
-        host,
+        settings.host,
         "--port",
-        os.environ.get("PORT", "8000"),
+        str(settings.port),
         "--workers",
-        os.environ.get("WEB_CONCURRENCY", "1"),
+        str(settings.web_concurrency),
         "--no-access-log",
         # JSON from the first line on; the app sets LOG_LEVEL when it starts.
         "--log-config",

@@ -60,6 +60,14 @@ class ServiceSettings(BaseSettings):
         default="postgresql://todo:insecure-local-password@localhost:5432/todo",
         description="This service's own PostgreSQL database (libpq URL; `sslmode` understood).",
     )
+    host: str = Field(
+        default="0.0.0.0",  # noqa: S104  # inside a container
+        description="Address `serve` listens on.",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    web_concurrency: int = Field(
+        default=1, ge=1, description="uvicorn worker processes `serve` starts."
+    )
     db_pool_size: int = Field(default=10, ge=1, description="Connections kept per worker.")
     db_max_overflow: int = Field(
         default=10, ge=0, description="Extra connections a worker may open under load."

@@ -43,6 +43,7 @@ def database_url(create_database: Callable[[str], str]) -> str:
 @pytest.fixture(scope="session")
 def settings(database_url: str, redis_url: str, issuer: TestIssuer) -> Settings:
     return Settings(
+        _env_file=None,
         environment="test",
         database_url=database_url,
         redis_url=redis_url,

@@ -169,8 +169,9 @@ def test_replicas_starting_together_migrate_one_at_a_time(
     )
     with engine.connect() as holder, engine.connect() as observer:
         holder.execute(text("SELECT pg_advisory_lock(:id)"), lock)
-        replicas = [subprocess.Popen(command, env=environment) for _ in range(3)]
-        replicas.append(subprocess.Popen(from_elsewhere, env=environment))
+        # Run outside the checkout, so a developer's `.env` does not reach them.
+        replicas = [subprocess.Popen(command, env=environment, cwd=tmp_path) for _ in range(3)]
+        replicas.append(subprocess.Popen(from_elsewhere, env=environment, cwd=tmp_path))
         deadline = time.monotonic() + 60
         while observer.execute(waiting_for_lock).scalar_one() < len(replicas):
             observer.rollback()  # a fresh snapshot of pg_stat_activity

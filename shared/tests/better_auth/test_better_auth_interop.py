@@ -89,6 +89,7 @@ def better_auth_verifier(
 ) -> TokenVerifier:
     """Configured as the tasks service would be behind a Better Auth front end."""
     settings = VerifierSettings(
+        _env_file=None,
         environment="test",
         jwks_url=f"{better_auth_url}/api/auth/jwks",
         jwt_issuer=better_auth_url,
