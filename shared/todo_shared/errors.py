@@ -29,11 +29,6 @@ class AppError(Exception):
         super().__init__(self.detail)
 
 
-class BadRequest(AppError):
-    status_code = 400
-    detail = "bad request"
-
-
 class Unauthorized(AppError):
     status_code = 401
     detail = "invalid token"

@@ -15,6 +15,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from todo_shared.errors import AppError, PayloadTooLarge
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
@@ -88,12 +90,13 @@ class TrustedProxies:
         return hops[0] if hops else host
 
 
-async def _send_error(send: Send, status: int, detail: str, request_id: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
+async def _send_error(send: Send, error: AppError, request_id: str) -> None:
+    """The error handler's response, for the errors this middleware answers itself."""
+    body = json.dumps({"detail": error.detail}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": status,
+            "status": error.status_code,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -138,13 +141,13 @@ class RequestContextMiddleware:
         try:
             if content_length is not None and content_length > self.max_body_bytes:
                 status = 413
-                await _send_error(send, 413, "request body too large", request_id)
+                await _send_error(send, PayloadTooLarge(), request_id)
                 return
             if content_length is None and scope["method"] not in ("GET", "HEAD", "DELETE"):
                 buffered = await self._buffer_body(receive)
                 if buffered is None:
                     status = 413
-                    await _send_error(send, 413, "request body too large", request_id)
+                    await _send_error(send, PayloadTooLarge(), request_id)
                     return
                 receive = buffered
             header = (b"x-request-id", request_id.encode())
@@ -172,7 +175,7 @@ class RequestContextMiddleware:
                 if started_response:
                     raise
                 status = 500
-                await _send_error(send, 500, "internal server error", request_id)
+                await _send_error(send, AppError(), request_id)
         finally:
             # Container healthchecks probe every few seconds: their successes are DEBUG noise.
             quiet = status < 400 and scope["path"] in _PROBE_PATHS

@@ -22,6 +22,11 @@ MAX_BIGINT = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR = re.compile(r"(-?[0-9]{1,19})\.([0-9]{1,19})")
 
+# The columns of a task, as `_task` reads them; every statement below reads or returns them.
+_COLUMNS = "id, user_id, title, description, completed, created_at, updated_at"
+_SELECT_TASK = f"SELECT {_COLUMNS}"
+_RETURNING_TASK = f"RETURNING {_COLUMNS}"
+
 # A page is an index range scan of (user_id[, completed], created_at DESC, id DESC), resumed
 # after a keyset position when there is one. Its rows carry the filtered total, read from the
 # per-user counts the triggers keep (migration 0002): no page scans more than it returns, apart
@@ -30,12 +35,13 @@ _TOTAL = """(
 SELECT CASE WHEN {flag}::boolean IS NULL THEN total WHEN {flag} THEN completed
             ELSE total - completed END
 FROM task_counts WHERE user_id = $1)"""
-_PAGE = """
-SELECT id, user_id, title, description, completed, created_at, updated_at,
-       coalesce({total}, 0) AS total
+_PAGE = (
+    _SELECT_TASK
+    + """, coalesce({total}, 0) AS total
 FROM tasks WHERE user_id = $1 {filter} {after}
 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3
 """
+)
 # One statement per (filter, keyset) pair rather than `$4 IS NULL OR ...`, so each keeps a
 # plan that uses its index.
 _LISTS = {
@@ -48,36 +54,46 @@ _LISTS = {
     for keyset in (False, True)
 }
 _COUNT = f"SELECT coalesce({_TOTAL.format(flag='$2')}, 0)"
-_GET = """
-SELECT id, user_id, title, description, completed, created_at, updated_at
+_GET = (
+    _SELECT_TASK
+    + """
 FROM tasks WHERE id = $1 AND user_id = $2
 """
-_INSERT = """
+)
+_INSERT = (
+    """
 INSERT INTO tasks (user_id, title, description, completed) VALUES ($1, $2, $3, $4)
-RETURNING id, user_id, title, description, completed, created_at, updated_at
 """
-_REPLACE = """
+    + _RETURNING_TASK
+)
+_REPLACE = (
+    """
 UPDATE tasks SET title = $3, description = $4, completed = $5, updated_at = now()
 WHERE id = $1 AND user_id = $2
-RETURNING id, user_id, title, description, completed, created_at, updated_at
 """
+    + _RETURNING_TASK
+)
 # PATCH: each field changes only when its flag is set, so one prepared statement serves them all.
-_PATCH = """
+_PATCH = (
+    """
 UPDATE tasks SET
     title = CASE WHEN $3 THEN $4 ELSE title END,
     description = CASE WHEN $5 THEN $6 ELSE description END,
     completed = CASE WHEN $7 THEN $8 ELSE completed END,
     updated_at = now()
 WHERE id = $1 AND user_id = $2
-RETURNING id, user_id, title, description, completed, created_at, updated_at
 """
+    + _RETURNING_TASK
+)
 # NULL toggles, reading and writing in one statement, so two concurrent toggles cannot both flip
 # from the same old value.
-_COMPLETE = """
+_COMPLETE = (
+    """
 UPDATE tasks SET completed = coalesce($3, NOT completed), updated_at = now()
 WHERE id = $1 AND user_id = $2
-RETURNING id, user_id, title, description, completed, created_at, updated_at
 """
+    + _RETURNING_TASK
+)
 _DELETE = "DELETE FROM tasks WHERE id = $1 AND user_id = $2 RETURNING id"
 
 
