@@ -28,6 +28,7 @@ import httpx
 from bench import infra, seed
 from bench.load import LoadResult, ensure_wrk, run_wrk
 from bench.report import Row, render
+from tests.support.ports import free_port
 from todo_shared.settings import VerifierSettings
 
 JWKS_PATH = "/api/auth/jwks"  # what the tasks service's JWKS_URL points at; only it uses it
@@ -173,7 +174,7 @@ class Bench:
         self.wrk = wrk
         self.workdir = workdir
         self.rows: list[Row] = []
-        self.auth_port = infra.free_port()
+        self.auth_port = free_port()
         self.issuer = f"http://127.0.0.1:{self.auth_port}"
         self.common_env = {
             "ENVIRONMENT": "production",
@@ -221,7 +222,7 @@ class Bench:
             "JWKS_ALLOW_HTTP_HOSTS": "127.0.0.1",
             "WEB_CONCURRENCY": str(workers),
         }
-        port = infra.free_port()
+        port = free_port()
         log = self.workdir / f"tasks-{workers}w.log"
         return infra.Server("tasks", infra.service_command("tasks"), env, log, port)
 
@@ -232,7 +233,7 @@ class Bench:
             "CEILING_ISSUER": self.issuer,
             "CEILING_AUDIENCE": AUDIENCE,
         }
-        port = infra.free_port()
+        port = free_port()
         command = infra.uvicorn_command("bench.ceiling:app", port, workers)
         log = self.workdir / f"ceiling-{workers}w.log"
         return infra.Server("ceiling", command, env, log, port)
@@ -352,7 +353,7 @@ class Bench:
 
     async def proxy_row(self, auth: infra.Server, tasks: infra.Server) -> None:
         """GET list as users meet it: through the stack's nginx, against the direct row."""
-        port = infra.free_port()
+        port = free_port()
         config_path = self.workdir / "proxy.conf"
         config_path.write_text(infra.proxy_config(port, auth.base_url, tasks.base_url))
         proxy = infra.Proxy(config_path, port)

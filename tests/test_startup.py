@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,14 +15,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.support.ports import free_port
+
 COMMANDS = ["todo-auth", "todo-tasks"]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 async def start(command: str, cwd: Path, **env: str) -> asyncio.subprocess.Process:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,17 +21,11 @@ import pytest
 from testcontainers.compose import DockerCompose
 
 from tests.e2e.stack import ROOT, Stack
+from tests.support.ports import free_port
 
 # Overridable so that several checkouts can run the e2e suite side by side.
 PROJECT = os.environ.get("E2E_PROJECT", "todo-e2e")
 LOG_TAIL_ON_FAILURE = 150
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _stack_environment(port: int) -> dict[str, str]:
@@ -72,7 +65,7 @@ def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     _require_docker()
-    port = _free_port()
+    port = free_port()
     with pytest.MonkeyPatch.context() as env:
         for name, value in _stack_environment(port).items():
             env.setenv(name, value)

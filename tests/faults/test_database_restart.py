@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import time
 import uuid
 from collections import Counter
@@ -25,6 +24,7 @@ from sqlalchemy import create_engine, text
 from testcontainers.community.postgres import PostgresContainer
 
 from tests.support.issuer import TestIssuer
+from tests.support.ports import free_port
 from todo_auth.cli import MIGRATIONS_DIR as AUTH_MIGRATIONS
 from todo_auth.main import create_auth_app
 from todo_auth.settings import Settings as AuthSettings
@@ -38,13 +38,6 @@ PASSWORD = "correct horse battery"
 RECOVERY_SECONDS = 60.0  # the bound on the whole wait for the database to come back
 
 Request = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 @pytest.fixture(scope="module")

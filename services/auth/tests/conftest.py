@@ -7,7 +7,6 @@ workspace stays a plain pytest directory.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.contract import Contract, contract_hooks
+from tests.support.ports import free_port
 from todo_auth.cli import MIGRATIONS_DIR
 from todo_auth.main import create_auth_app
 from todo_auth.rate_limit import KEY_PREFIX
@@ -188,8 +188,5 @@ def login() -> Callable[..., Awaitable[str]]:
 
 @pytest.fixture
 def closed_port() -> int:
-    """A local port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+    """A local port nothing listens on."""
+    return free_port()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from sqlalchemy import Connection, MetaData, create_engine, text
 from sqlmodel import SQLModel
 
 from tests.support.issuer import TestIssuer
+from tests.support.ports import free_port
 from todo_shared.migrations import migration_lock_id
 from todo_shared.settings import TrustedIssuer
 from todo_tasks.cli import MIGRATIONS_DIR
@@ -69,10 +69,7 @@ async def test_readyz_fails_only_when_no_issuer_is_usable(
 
 @pytest.fixture
 async def app_without_database(settings: Settings) -> AsyncIterator[FastAPI]:
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    url = f"postgresql://todo:todo-test@127.0.0.1:{port}/tasks"
+    url = f"postgresql://todo:todo-test@127.0.0.1:{free_port()}/tasks"  # nothing listens
     app = create_tasks_app(settings.model_copy(update={"database_url": url}))
     async with LifespanManager(app):
         yield app
