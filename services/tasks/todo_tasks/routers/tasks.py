@@ -1,6 +1,6 @@
 """The task endpoints under `/api/{user_id}/tasks`.
 
-`OwnerId` settles 401/403 before anything else happens. Responses are encoded once with
+`OwnerRoute` settles 401/403 before anything else happens. Responses are encoded once with
 orjson straight from the selected columns; `response_model` and `responses` are there for the
 OpenAPI document, which lists every status a route can answer.
 """
