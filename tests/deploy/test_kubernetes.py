@@ -20,7 +20,6 @@ import pytest
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings
 
-import todo_shared.cli
 from tests.deploy.manifests import (
     OVERLAYS,
     ROOT,
@@ -184,15 +183,11 @@ async def test_probes_ask_routes_the_app_serves_on_its_port(manifests: list[Mani
 
 
 def test_environment_names_are_settings_the_service_reads(manifests: list[Manifest]) -> None:
-    # Read by `serve` itself rather than by the settings classes.
-    cli_source = Path(todo_shared.cli.__file__).read_text()
-    serve_reads = set(re.findall(r'os\.environ\.get\("(\w+)"', cli_source))
-    assert {"PORT", "WEB_CONCURRENCY"} <= serve_reads
     config_maps = {c["metadata"]["name"]: c for c in of_kind(manifests, "ConfigMap")}
     secrets = {s["metadata"]["name"]: s for s in of_kind(manifests, "Secret")}
     checked = 0
     for service, _, container in _service_containers(manifests):
-        known = {name.upper() for name in SETTINGS[service].model_fields} | serve_reads
+        known = {name.upper() for name in SETTINGS[service].model_fields}
         names = set()
         for source in container.get("envFrom", []):
             names |= set(config_maps[source["configMapRef"]["name"]]["data"])

@@ -18,6 +18,7 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from tests.deploy.manifests import ROOT
+from tests.support.image import IMAGE_SETTINGS
 from todo_auth.settings import Settings as AuthSettings
 from todo_tasks.settings import Settings as TasksSettings
 
@@ -145,9 +146,8 @@ def test_every_setting_reaches_the_service(stack: dict[str, Any], name: str) -> 
     given = set(service["environment"]) | from_secrets
     # tasks names its issuers with JWT_ISSUERS, refused together with the one-issuer shorthand.
     shorthand = {"JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE"} if name == "tasks" else set()
-    assert settings - given == shorthand
-    serve_reads = {"WEB_CONCURRENCY"}
-    assert given - settings == ENTRYPOINT_VARIABLES | serve_reads
+    assert settings - given == IMAGE_SETTINGS | shorthand
+    assert given - settings == ENTRYPOINT_VARIABLES
     # Secrets are never plain environment values in the stack.
     assert {"DATABASE_URL", "KEY_ENCRYPTION_SECRET"} & set(service["environment"]) == set()
     assert service["entrypoint"] == ["/bin/sh", "/usr/local/bin/todo-entrypoint"]

@@ -11,6 +11,7 @@ import pytest
 from pydantic_settings import BaseSettings
 
 from tests.e2e.stack import ROOT
+from tests.support.image import IMAGE_SETTINGS
 from todo_auth.settings import Settings as AuthSettings
 from todo_tasks.settings import Settings as TasksSettings
 
@@ -47,7 +48,7 @@ def _compose() -> dict[str, Any]:
 def test_every_setting_is_passed_through(service: str, settings: type[BaseSettings]) -> None:
     environment = _compose()["services"][service]["environment"]
     missing = {name.upper() for name in settings.model_fields} - set(environment)
-    assert missing == (ISSUER_SHORTHAND if service == "tasks" else set())
+    assert missing == IMAGE_SETTINGS | (ISSUER_SHORTHAND if service == "tasks" else set())
     for name, value in environment.items():
         assert str(value).startswith(f"${{{name}:-") or name == "DATABASE_URL", name
 
