@@ -28,6 +28,7 @@ import httpx
 from bench import infra, seed
 from bench.load import LoadResult, ensure_wrk, run_wrk
 from bench.report import Row, render
+from tests.support.limits import RATE_LIMITS_OFF
 from tests.support.ports import free_port
 from todo_shared.settings import VerifierSettings
 
@@ -193,7 +194,6 @@ class Bench:
     # -- servers ---------------------------------------------------------------------------
 
     def start_auth(self) -> infra.Server:
-        off = "0"  # a limit of 0 turns it off: this measures throughput, not the limiter
         env = {
             **self.common_env,
             "DATABASE_URL": self.databases.auth_url,
@@ -201,10 +201,8 @@ class Bench:
             "WEB_CONCURRENCY": str(self.config.production_workers),
             "BCRYPT_ROUNDS": str(BCRYPT_ROUNDS),
             "ACCESS_TOKEN_TTL_SECONDS": "3600",
-            "SIGNUP_IP_LIMIT": off,
-            "SIGNUP_EMAIL_LIMIT": off,
-            "LOGIN_IP_LIMIT": off,
-            "LOGIN_EMAIL_LIMIT": off,
+            # Every limit off: this measures throughput, not the limiter.
+            **{name.upper(): str(value) for name, value in RATE_LIMITS_OFF.items()},
         }
         return infra.Server(
             "auth",

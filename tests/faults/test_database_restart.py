@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from testcontainers.community.postgres import PostgresContainer
 
 from tests.support.issuer import TestIssuer
+from tests.support.limits import RATE_LIMITS_OFF
 from tests.support.ports import free_port
 from todo_auth.cli import MIGRATIONS_DIR as AUTH_MIGRATIONS
 from todo_auth.main import create_auth_app
@@ -108,11 +109,7 @@ async def clients(
             _env_file=None,
             database_url=auth_url,
             bcrypt_rounds=4,
-            signup_ip_limit=0,
-            signup_email_limit=0,
-            login_ip_limit=0,
-            login_email_limit=0,
-            login_email_ip_limit=0,
+            **RATE_LIMITS_OFF,
             **common,
         )
     )

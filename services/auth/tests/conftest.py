@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.contract import Contract, contract_hooks
+from tests.support.limits import RATE_LIMITS_OFF
 from tests.support.ports import free_port
 from todo_auth.cli import MIGRATIONS_DIR
 from todo_auth.main import create_auth_app
@@ -64,11 +65,7 @@ def base_settings(database_url: str, redis_url: str) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         bcrypt_rounds=4,
-        signup_ip_limit=0,
-        signup_email_limit=0,
-        login_ip_limit=0,
-        login_email_limit=0,
-        login_email_ip_limit=0,
+        **RATE_LIMITS_OFF,
     )
 
 
