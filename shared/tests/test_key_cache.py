@@ -9,11 +9,13 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from testcontainers.community.redis import RedisContainer
 
 from tests.support.issuer import TestIssuer
 from todo_shared.settings import VerifierSettings
-from todo_shared.tokens import InvalidToken, TokenVerifier
+from todo_shared.tokens import InvalidToken, TokenVerifier, verifier_lifespan
 
 MakeSettings = Callable[..., VerifierSettings]
 MakeVerifier = Callable[..., TokenVerifier]
@@ -330,3 +332,46 @@ async def test_verification_continues_when_redis_stops(
     warnings = [r for r in caplog.records if "Redis unavailable" in r.getMessage()]
     assert len(warnings) == 2  # once per replica that met the outage, not per request
     assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_a_replica_that_starts_before_its_issuer_accepts_tokens_once_it_is_up(
+    issuer: TestIssuer, make_settings: MakeSettings
+) -> None:
+    """Right after a deploy a replica may start while the issuer is not reachable yet: its
+    start-up fetch fails, and the first request after the issuer comes up fetches again
+    instead of waiting out the retry interval (which is for requests that failed)."""
+    app = FastAPI(lifespan=verifier_lifespan)
+    app.state.settings = make_settings(issuer, jwks_retry_seconds=60)
+    app.state.redis = None
+    issuer.failing = True
+
+    async with LifespanManager(app):
+        assert issuer.fetch_count == 1  # the start-up fetch, which failed
+        issuer.failing = False
+
+        verifier: TokenVerifier = app.state.verifier
+        assert (await verifier.verify(issuer.mint())).subject == "user-1"
+        assert issuer.fetch_count == 2
+
+
+async def test_keys_another_replica_fetched_end_a_replica_s_retry_interval(
+    issuer: TestIssuer, make_settings: MakeSettings, make_verifier: MakeVerifier
+) -> None:
+    """A replica whose fetch failed does not fetch again before the retry interval, but
+    it takes the keys a sibling replica fetched since from Redis, rather than refusing."""
+    settings = make_settings(issuer, jwks_retry_seconds=60)
+    first = make_verifier(settings)
+    token = issuer.mint()
+    issuer.failing = True
+    with pytest.raises(InvalidToken, match="signing keys unavailable"):
+        await first.verify(token)
+    issuer.failing = False
+    with pytest.raises(InvalidToken, match="signing keys unavailable"):
+        await first.verify(token)  # the retry interval holds: nothing in Redis yet
+    assert issuer.fetch_count == 1
+
+    await make_verifier(settings).verify(token)  # a sibling fetches and shares the keys
+    assert issuer.fetch_count == 2
+
+    assert (await first.verify(token)).subject == "user-1"
+    assert issuer.fetch_count == 2  # from Redis, not a fetch of its own

@@ -182,8 +182,12 @@ class TokenVerifier:
         ready = await asyncio.gather(*(issuer.keys.ensure() for issuer in self._issuers.values()))
         return dict(zip(self._issuers, ready, strict=True))
 
+    async def warm_up(self) -> None:
+        """Load every issuer's keys before the first request (see `JwksCache.warm_up`)."""
+        await asyncio.gather(*(issuer.keys.warm_up() for issuer in self._issuers.values()))
+
     async def ready(self) -> bool:
-        """Whether tokens of at least one issuer can be verified (so also the warm-up)."""
+        """Whether tokens of at least one issuer can be verified."""
         return any((await self.issuers_ready()).values())
 
     async def aclose(self) -> None:
@@ -202,7 +206,7 @@ def create_verifier(settings: VerifierSettings, redis: Redis | None) -> TokenVer
 async def verifier_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Sets `app.state.verifier` (needs `app.state.settings` and `app.state.redis`)."""
     verifier = create_verifier(app.state.settings, app.state.redis)
-    await verifier.ready()  # keys before the first request; a failure only delays them to it
+    await verifier.warm_up()  # keys before the first request; a failure only delays them to it
     app.state.verifier = verifier
     try:
         yield

@@ -13,6 +13,8 @@ network. Everything slower is bounded:
   as unknown for a short while, so a flood of random kids costs neither fetches nor round trips;
 - keys older than their TTL are refreshed in the background while requests keep using them;
 - when the JWKS endpoint fails, the last good keys keep working up to a maximum staleness;
+  without keys, requests are refused until the retry interval is over, unless another
+  replica shared keys in Redis meanwhile (a failed warm-up at start starts no interval);
 - when Redis fails, memory and direct fetches carry on, with one warning per outage.
 
 The TTL is `JWKS_CACHE_TTL_SECONDS`, shortened by the endpoint's `Cache-Control: max-age` when
@@ -105,6 +107,12 @@ class JwksCache:
             return False
         return True
 
+    async def warm_up(self) -> None:
+        """Load keys before the first request. A failure here (the issuer not reachable yet,
+        as right after a deploy) starts no retry interval: the first request tries again."""
+        if not await self.ensure():
+            self._retry_at = 0.0
+
     def _usable(self) -> FetchedKeys | None:
         """The in-memory set if within max staleness; past its TTL, a refresh starts alongside."""
         keyset = self._keyset
@@ -125,7 +133,12 @@ class JwksCache:
             if keyset is not None:
                 return keyset
             if time.monotonic() < self._retry_at:
-                raise KeysUnavailable("JWKS fetch failed recently")
+                # No new fetch yet, but another replica may have fetched (and shared) since.
+                shared = await self._store.read()
+                if shared is None or not self._is_newer(shared):
+                    raise KeysUnavailable("JWKS fetch failed recently")
+                self._adopt(shared)
+                return shared
             try:
                 await self._sync()
             except JwksError as exc:
