@@ -8,7 +8,7 @@
 # NODE_IMAGE=node:22-bookworm-slim). Without a
 # registry, local equivalents are built from Debian packages: one base rootfs made with
 # debootstrap (carrying the host's CA bundle, so TLS through an intercepting proxy works
-# inside builds), and small Dockerfiles under scripts/images/. Each image is labelled with
+# inside builds), and small Dockerfiles under docker/offline/. Each image is labelled with
 # a hash of its inputs; a later run reuses what exists and rebuilds only changed recipes.
 #
 # stdout carries only the export lines; all progress and build logs go to stderr.
@@ -16,8 +16,7 @@
 # official ones; PULL_TIMEOUT (seconds, default 20) bounds the registry probe.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-images_dir="$here/images"
+images_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/../docker/offline" && pwd)"
 label=org.todo.offline.inputs
 prefix=todo-offline
 suite=bookworm
