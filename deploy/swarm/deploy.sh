@@ -6,9 +6,10 @@
 # Every node that may run a task needs the images: from a registry, or copied with
 # deploy/swarm/distribute-images.sh. Before the stack deploy this script
 # - creates the swarm secrets that do not exist yet, from the environment: POSTGRES_PASSWORD,
-#   KEY_ENCRYPTION_SECRET (random when unset), AUTH_DATABASE_URL and TASKS_DATABASE_URL
-#   (default: the stack's own PostgreSQL; for Neon give its URLs). Secrets never change in
-#   place: `docker secret rm` one (with the stack removed) to replace it;
+#   KEY_ENCRYPTION_SECRET, BETTER_AUTH_SECRET (random when unset), AUTH_DATABASE_URL,
+#   TASKS_DATABASE_URL and FRONTEND_DATABASE_URL (default: the stack's own PostgreSQL; for
+#   Neon give its URLs). Secrets never change in place: `docker secret rm` one (with the
+#   stack removed) to replace it;
 # - labels this node todo.postgres=true and todo.edge=true when no node has those labels
 #   (PostgreSQL stays on the node of its volume; the proxy publishes PROXY_PORT there);
 # - names each config after a hash of its file, so a changed file rolls the services.
@@ -36,7 +37,7 @@ if ! has_secret postgres_password; then
     POSTGRES_PASSWORD="${POSTGRES_PASSWORD:-$(random)}"
     create_secret postgres_password "$POSTGRES_PASSWORD"
 fi
-for service in auth tasks; do
+for service in auth tasks frontend; do
     name="${service}_database_url"
     variable="${service^^}_DATABASE_URL"
     has_secret "$name" && continue
@@ -50,6 +51,8 @@ for service in auth tasks; do
 done
 has_secret key_encryption_secret \
     || create_secret key_encryption_secret "${KEY_ENCRYPTION_SECRET:-$(random)}"
+has_secret better_auth_secret \
+    || create_secret better_auth_secret "${BETTER_AUTH_SECRET:-$(random)}"
 
 self="$(docker info -f '{{.Swarm.NodeID}}')"
 for label in todo.postgres todo.edge; do
@@ -60,15 +63,20 @@ for label in todo.postgres todo.edge; do
     fi
 done
 
-# The tasks service trusts the auth service's tokens: JWT_ISSUERS, as docker-compose.yml
-# builds it.
+# The tasks service trusts the tokens of the auth service and of the front end's Better Auth:
+# JWT_ISSUERS, as docker-compose.yml builds it (with the stack file's defaults).
 if [ -z "${JWT_ISSUERS:-}" ]; then
     JWT_ISSUERS="$(python3 -c 'import json, os
-local = "http://127.0.0.1:8080"  # the stack file default of JWT_ISSUER and JWT_AUDIENCE
+local = "http://127.0.0.1:8080"  # the stack file default of JWT_ISSUER, JWT_AUDIENCE, PUBLIC_URL
+public = (os.environ.get("PUBLIC_URL") or local).rstrip("/")
 print(json.dumps([{
     "issuer": os.environ.get("JWT_ISSUER") or local,
     "jwks_url": "http://auth:8000/api/auth/jwks",
     "audience": os.environ.get("JWT_AUDIENCE") or local,
+}, {
+    "issuer": public + "/auth",
+    "jwks_url": "http://frontend:3000/auth/jwks",
+    "audience": public,
 }]))')"
     export JWT_ISSUERS
 fi

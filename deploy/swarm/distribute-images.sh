@@ -5,16 +5,16 @@
 #
 # HOST is a docker engine address as `docker -H` takes it: ssh://user@node-1,
 # tcp://10.0.0.12:2376 (with DOCKER_TLS_VERIFY/DOCKER_CERT_PATH set), unix:///path.
-# The images are those the stack runs: $AUTH_IMAGE, $TASKS_IMAGE, $POSTGRES_IMAGE,
-# $REDIS_IMAGE, $NGINX_IMAGE with compose's defaults, or the list in $IMAGES. A node that
-# already has the same image (same id) is skipped. One `docker save`, then a `docker load`
-# per node, all nodes at once.
+# The images are those the stack runs: $AUTH_IMAGE, $TASKS_IMAGE, $FRONTEND_IMAGE,
+# $POSTGRES_IMAGE, $REDIS_IMAGE, $NGINX_IMAGE with compose's defaults, or the list in
+# $IMAGES. A node that already has the same image (same id) is skipped. One `docker save`,
+# then a `docker load` per node, all nodes at once.
 set -euo pipefail
 
 [ "$#" -gt 0 ] || { sed -n '2,11p' "$0" >&2; exit 2; }
 log() { printf 'distribute-images: %s\n' "$*" >&2; }
 
-read -r -a images <<<"${IMAGES:-${AUTH_IMAGE:-todo-backend/auth:local} ${TASKS_IMAGE:-todo-backend/tasks:local} ${POSTGRES_IMAGE:-postgres:17} ${REDIS_IMAGE:-redis:7} ${NGINX_IMAGE:-nginx:1.27}}"
+read -r -a images <<<"${IMAGES:-${AUTH_IMAGE:-todo-backend/auth:local} ${TASKS_IMAGE:-todo-backend/tasks:local} ${FRONTEND_IMAGE:-todo-backend/frontend:local} ${POSTGRES_IMAGE:-postgres:17} ${REDIS_IMAGE:-redis:7} ${NGINX_IMAGE:-nginx:1.27}}"
 for image in "${images[@]}"; do
     docker image inspect "$image" >/dev/null 2>&1 || { log "no local image $image"; exit 1; }
 done

@@ -11,12 +11,17 @@ from __future__ import annotations
 
 import base64
 import copy
+import json
 import re
+import uuid
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import kubernetes_validate
 import pytest
+import yaml
 from fastapi import FastAPI
 from pydantic_settings import BaseSettings
 
@@ -43,9 +48,8 @@ from todo_tasks.settings import Settings as TasksSettings
 KUBERNETES_VERSIONS = ("1.30.0", "1.34.0")
 
 SETTINGS: dict[str, type[BaseSettings]] = {"auth": AuthSettings, "tasks": TasksSettings}
-
-# Proxy routes the cluster does not serve yet: the Next.js front end has no Deployment here.
-NOT_DEPLOYED = {"frontend"}
+# The front end's secrets: the rest of its environment is what compose gives it.
+FRONTEND_SECRETS = {"DATABASE_URL", "BETTER_AUTH_SECRET"}
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +135,11 @@ def test_autoscalers_and_disruption_budgets_aim_at_deployments(manifests: list[M
     deployments = {d["metadata"]["name"]: d for d in of_kind(manifests, "Deployment")}
     autoscalers = of_kind(manifests, "HorizontalPodAutoscaler")
     budgets = of_kind(manifests, "PodDisruptionBudget")
-    assert {h["spec"]["scaleTargetRef"]["name"] for h in autoscalers} == {"auth", "tasks"}
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in autoscalers} == {
+        "auth",
+        "tasks",
+        "frontend",
+    }
     for autoscaler in autoscalers:
         target = autoscaler["spec"]["scaleTargetRef"]
         assert (target["apiVersion"], target["kind"]) == ("apps/v1", "Deployment")
@@ -182,6 +190,96 @@ async def test_probes_ask_routes_the_app_serves_on_its_port(manifests: list[Mani
     assert probed == 6  # three probes on each of the two Deployments
 
 
+def _frontend_container(manifests: list[Manifest]) -> Manifest:
+    containers = named(manifests, "Deployment", "frontend")["spec"]["template"]["spec"]
+    assert len(containers["containers"]) == 1
+    container: Manifest = containers["containers"][0]
+    return container
+
+
+def test_the_front_end_probes_a_route_it_serves_on_its_port(manifests: list[Manifest]) -> None:
+    """The Next.js app cannot run here: its route files and the image's PORT stand in."""
+    container = _frontend_container(manifests)
+    dockerfile = (ROOT / "docker" / "frontend.Dockerfile").read_text()
+    image_port = re.search(r"^\s+PORT=(\d+)$", dockerfile, re.M)
+    assert image_port is not None
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+        probe = container[kind]["httpGet"]
+        route = ROOT / "frontend" / "app" / probe["path"].strip("/") / "route.ts"
+        assert route.is_file(), (kind, probe["path"])
+        assert "export function GET" in route.read_text()
+        assert ports[probe["port"]] == int(image_port.group(1)), kind
+
+
+def test_the_front_end_gets_what_compose_gives_it(manifests: list[Manifest]) -> None:
+    """No settings class to compare with: compose's environment of the front end is the list;
+    its secrets come from the Secret, never from a ConfigMap."""
+    config_maps = {c["metadata"]["name"]: c for c in of_kind(manifests, "ConfigMap")}
+    secrets = {s["metadata"]["name"]: s for s in of_kind(manifests, "Secret")}
+    container = _frontend_container(manifests)
+    compose = _raw_compose()["services"]["frontend"]["environment"]
+    configured = set()
+    for source in container["envFrom"]:
+        configured |= set(config_maps[source["configMapRef"]["name"]]["data"])
+    from_secrets = set()
+    for variable in container["env"]:
+        ref = variable["valueFrom"]["secretKeyRef"]
+        assert ref["key"] in secrets[ref["name"]]["data"], ref
+        from_secrets.add(variable["name"])
+    assert from_secrets == FRONTEND_SECRETS
+    assert configured & FRONTEND_SECRETS == set()
+    assert configured - set(compose) == set()
+    assert {"ENVIRONMENT", "PUBLIC_URL"} <= configured
+
+
+def _environment(manifests: list[Manifest], container: Manifest) -> dict[str, str]:
+    """The plain (ConfigMap) environment of a container."""
+    config_maps = {c["metadata"]["name"]: c for c in of_kind(manifests, "ConfigMap")}
+    values: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        values |= config_maps[source["configMapRef"]["name"]]["data"]
+    return values
+
+
+def test_tasks_trust_the_auth_service_and_the_front_end(
+    manifests: list[Manifest], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each trusted issuer is what that issuer signs with (`iss`, `aud`), its JWKS is served
+    by its Service on a port the Service has, and each service accepts its settings as the
+    cluster gives them (JWT_ISSUERS beside the one-issuer shorthand would be refused)."""
+    containers = {
+        name: named(manifests, "Deployment", name)["spec"]["template"]["spec"]["containers"][0]
+        for name in ("auth", "tasks", "frontend")
+    }
+    env = {name: _environment(manifests, c) for name, c in containers.items()}
+    public = env["frontend"]["PUBLIC_URL"]
+    issuers = {i["issuer"]: i for i in json.loads(env["tasks"]["JWT_ISSUERS"])}
+    assert issuers == {
+        env["auth"]["JWT_ISSUER"]: {
+            "issuer": env["auth"]["JWT_ISSUER"],
+            "jwks_url": "http://auth:8000/api/auth/jwks",
+            "audience": env["auth"]["JWT_AUDIENCE"],
+        },
+        f"{public}/auth": {
+            "issuer": f"{public}/auth",
+            "jwks_url": "http://frontend:3000/auth/jwks",
+            "audience": public,
+        },
+    }
+    services = {s["metadata"]["name"]: s for s in of_kind(manifests, "Service")}
+    for issuer in issuers.values():
+        url = urlsplit(issuer["jwks_url"])
+        assert url.port in {p["port"] for p in services[str(url.hostname)]["spec"]["ports"]}
+    for name, settings in SETTINGS.items():
+        with monkeypatch.context() as patch:
+            for variable, value in env[name].items():
+                patch.setenv(variable, value)
+            patch.setenv("DATABASE_URL", f"postgresql://todo:{uuid.uuid4().hex}@db/{name}")
+            patch.setenv("KEY_ENCRYPTION_SECRET", uuid.uuid4().hex)
+            settings(_env_file=None)
+
+
 def test_environment_names_are_settings_the_service_reads(manifests: list[Manifest]) -> None:
     config_maps = {c["metadata"]["name"]: c for c in of_kind(manifests, "ConfigMap")}
     secrets = {s["metadata"]["name"]: s for s in of_kind(manifests, "Secret")}
@@ -229,9 +327,8 @@ def _proxy_routes() -> dict[str, str]:
 
 
 def test_the_ingress_routes_as_the_proxy_does(manifests: list[Manifest]) -> None:
-    proxy = _proxy_routes()
-    assert {"/api/auth/", "/.well-known/", "/api/"} <= set(proxy)
-    expected = {path: up for path, up in proxy.items() if up not in NOT_DEPLOYED}
+    expected = _proxy_routes()
+    assert {"/api/auth/", "/.well-known/", "/api/", "/"} <= set(expected)
     ingress = named(manifests, "Ingress", "todo")
     services = {s["metadata"]["name"]: s for s in of_kind(manifests, "Service")}
     routed = {}
@@ -259,6 +356,11 @@ def test_containers_are_bounded_and_unprivileged(manifests: list[Manifest]) -> N
             assert container["securityContext"]["capabilities"]["drop"] == ["ALL"], name
 
 
+def _raw_compose() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    return document
+
+
 def _decoded(secret: Manifest) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in secret["data"].items()}
 
@@ -272,6 +374,8 @@ def test_the_neon_overlay_has_no_postgres_and_migrates_directly(
     common = next(c for c in of_kind(neon, "ConfigMap") if "ENVIRONMENT" in c["data"])
     assert common["data"]["ENVIRONMENT"] == "production"
     secret = _decoded(of_kind(neon, "Secret")[0])
+    # The front end migrates at start under a session advisory lock: the direct endpoint.
+    assert "-pooler." not in secret["FRONTEND_DATABASE_URL"]
     for service in ("AUTH", "TASKS"):
         assert "-pooler." in secret[f"{service}_DATABASE_URL"]
         assert "-pooler." not in secret[f"{service}_MIGRATION_DATABASE_URL"]
@@ -297,6 +401,6 @@ def test_the_dev_postgres_creates_the_databases_compose_creates(
     compose_sql = (ROOT / "docker" / "postgres-init" / "01-databases.sql").read_text()
     assert statements(init["data"]["01-databases.sql"]) == statements(compose_sql)
     secret = _decoded(of_kind(dev, "Secret")[0])
-    for service in ("auth", "tasks"):
+    for service in ("auth", "tasks", "frontend"):
         assert secret[f"{service.upper()}_DATABASE_URL"].endswith(f"@postgres:5432/{service}")
         assert secret["POSTGRES_PASSWORD"] in secret[f"{service.upper()}_DATABASE_URL"]

@@ -5,9 +5,12 @@ every setting, the secrets the services read). The cluster itself: scripts/swarm
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -28,11 +31,15 @@ SETTINGS: dict[str, type[BaseSettings]] = {"auth": AuthSettings, "tasks": TasksS
 ENTRYPOINT_VARIABLES = {"STOP_DELAY_SECONDS"}
 
 
-# What deploy.sh gives the stack for the tasks service's issuers when none is set.
+# What deploy.sh gives the stack for the tasks service's issuers when none is set: the auth
+# service and the front end's Better Auth (`iss` = PUBLIC_URL/auth).
 ISSUERS = (
     '[{"issuer": "http://127.0.0.1:8080", "jwks_url": "http://auth:8000/api/auth/jwks", '
-    '"audience": "http://127.0.0.1:8080"}]'
+    '"audience": "http://127.0.0.1:8080"}, {"issuer": "http://127.0.0.1:8080/auth", '
+    '"jwks_url": "http://frontend:3000/auth/jwks", "audience": "http://127.0.0.1:8080"}]'
 )
+# Given to the front end as swarm secrets, not as environment values.
+FRONTEND_SECRETS = {"DATABASE_URL", "BETTER_AUTH_SECRET"}
 
 
 def _docker_stack_config(**environment: str) -> subprocess.CompletedProcess[str]:
@@ -92,12 +99,12 @@ def _raw(path: Path) -> dict[str, Any]:
 def test_every_service_resolves_by_dns_round_robin(stack: dict[str, Any]) -> None:
     """No virtual IPs: they need IPVS, which not every kernel has."""
     services = stack["services"]
-    assert set(services) == {"postgres", "redis", "auth", "tasks", "proxy"}
+    assert set(services) == {"postgres", "redis", "auth", "tasks", "frontend", "proxy"}
     for name, service in services.items():
         assert service["deploy"]["endpoint_mode"] == "dnsrr", name
 
 
-@pytest.mark.parametrize("name", ["auth", "tasks"])
+@pytest.mark.parametrize("name", ["auth", "tasks", "frontend"])
 def test_services_spread_and_update_start_first(stack: dict[str, Any], name: str) -> None:
     deploy = stack["services"][name]["deploy"]
     assert deploy["replicas"] >= 2
@@ -118,6 +125,7 @@ def test_postgres_stays_with_its_volume_and_the_proxy_uses_host_ports(
     assert [(p["target"], p["mode"]) for p in proxy["ports"]] == [(80, "host")]
     assert proxy["deploy"]["placement"]["constraints"] == ["node.labels.todo.edge == true"]
     assert [c["target"] for c in proxy["configs"]] == ["/etc/nginx/templates/default.conf.template"]
+    assert proxy["environment"]["FRONTEND_URL"] == "http://frontend:3000"
 
 
 def test_configs_are_the_repository_files(stack: dict[str, Any]) -> None:
@@ -151,6 +159,55 @@ def test_every_setting_reaches_the_service(stack: dict[str, Any], name: str) -> 
     # Secrets are never plain environment values in the stack.
     assert {"DATABASE_URL", "KEY_ENCRYPTION_SECRET"} & set(service["environment"]) == set()
     assert service["entrypoint"] == ["/bin/sh", "/usr/local/bin/todo-entrypoint"]
+
+
+def test_the_front_end_gets_what_compose_gives_it(stack: dict[str, Any]) -> None:
+    """The front end has no settings class to compare with: compose's list is the reference."""
+    service = stack["services"]["frontend"]
+    compose = _raw(ROOT / "docker-compose.yml")["services"]["frontend"]["environment"]
+    from_secrets = {secret["target"].upper() for secret in service["secrets"]}
+    assert from_secrets == FRONTEND_SECRETS
+    assert set(service["environment"]) | from_secrets == set(compose) | ENTRYPOINT_VARIABLES
+    assert FRONTEND_SECRETS & set(service["environment"]) == set()
+    assert service["entrypoint"] == ["/bin/sh", "/usr/local/bin/todo-entrypoint"]
+    assert service["command"] == ["node", "server.js"]  # the image's CMD
+
+
+def test_tasks_trust_the_auth_service_and_the_front_end(stack: dict[str, Any]) -> None:
+    """Each issuer's `iss` and `aud` are what that issuer signs with, its JWKS a stack service
+    tasks may fetch over plain HTTP."""
+    environment = stack["services"]["tasks"]["environment"]
+    auth = stack["services"]["auth"]["environment"]
+    public = stack["services"]["frontend"]["environment"]["PUBLIC_URL"]
+    issuers = {i["issuer"]: i for i in json.loads(environment["JWT_ISSUERS"])}
+    assert issuers == {
+        auth["JWT_ISSUER"]: {
+            "issuer": auth["JWT_ISSUER"],
+            "jwks_url": "http://auth:8000/api/auth/jwks",
+            "audience": auth["JWT_AUDIENCE"],
+        },
+        f"{public}/auth": {
+            "issuer": f"{public}/auth",
+            "jwks_url": "http://frontend:3000/auth/jwks",
+            "audience": public,
+        },
+    }
+    assert environment["JWKS_ALLOW_HTTP_HOSTS"].split(",") == ["auth", "frontend"]
+
+
+def test_deploy_sh_gives_the_issuers_of_the_stack_defaults() -> None:
+    """The list deploy.sh builds when JWT_ISSUERS is unset is the one the tests above check."""
+    script = (SWARM_DIR / "deploy.sh").read_text()
+    builder = re.search(r"python3 -c '(import json, os\n.*?)'\)\"", script, re.S)
+    assert builder is not None
+    result = subprocess.run(
+        [sys.executable, "-c", builder.group(1)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": os.environ["PATH"]},
+    )
+    assert json.loads(result.stdout) == json.loads(ISSUERS)
 
 
 def test_the_entrypoint_exports_each_secret_and_runs_the_command(tmp_path: Path) -> None:
