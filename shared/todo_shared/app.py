@@ -188,9 +188,10 @@ def create_app(
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         expose_headers=[
             "Location",
+            "Idempotent-Replayed",
             "X-Total-Count",
             "X-Next-Cursor",
             "X-Request-ID",

@@ -25,9 +25,9 @@ T = TypeVar("T")
 # the status and the JSON body (slim images have no curl).
 _REPLICA_REQUEST = """
 import json, sys, urllib.error, urllib.request
-method, path, token, body = sys.argv[1:5]
+method, path, token, body, headers = sys.argv[1:6]
 request = urllib.request.Request("http://127.0.0.1:8000" + path, method=method,
-                                 data=body.encode() if body else None)
+                                 data=body.encode() if body else None, headers=json.loads(headers))
 request.add_header("Content-Type", "application/json")
 if token:
     request.add_header("Authorization", "Bearer " + token)
@@ -126,6 +126,7 @@ class Stack:
         *,
         token: str = "",
         body: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> tuple[int, Any]:
         """One request to replica `index` (1-based) of `service`, from inside its container."""
         output = self.run(
@@ -140,6 +141,7 @@ class Stack:
             path,
             token,
             json.dumps(body) if body is not None else "",
+            json.dumps(headers or {}),
             timeout=60,
         )
         result = json.loads(output)

@@ -92,6 +92,34 @@ def test_replicas_share_the_traffic_and_the_keys(scaled: Stack) -> None:
     assert len(upstreams["tasks"]) == REPLICAS, upstreams
 
 
+def test_a_create_whose_answer_was_lost_is_retried_safely(scaled: Stack) -> None:
+    """A replica killed after committing a POST leaves its client with a 502 and no way to
+    tell; the proxy never resends a POST. The client's retry with the same `Idempotency-Key`,
+    on whichever replica, answers the task that was created and creates no other."""
+    user = scaled.new_user()
+    key = {"Idempotency-Key": f"e2e-{uuid.uuid4()}"}
+    body = {"title": "Buy milk"}
+    status, lost = scaled.call_replica(
+        "tasks", 1, "POST", user.tasks_path, token=user.token, body=body, headers=key
+    )
+    assert status == 201
+    headers = {**user.headers, **key}
+    for _ in range(2 * REPLICAS):  # round robin: every replica answers a retry
+        retry = scaled.client.post(user.tasks_path, json=body, headers=headers)
+        assert retry.status_code == 201, retry.text
+        assert retry.headers["Idempotent-Replayed"] == "true"
+        assert retry.headers["Location"] == f"{user.tasks_path}/{lost['id']}"
+        assert retry.json() == lost
+    reused = scaled.client.post(user.tasks_path, json={"title": "Buy bread"}, headers=headers)
+    assert reused.status_code == 409
+    bad = scaled.client.post(
+        user.tasks_path, json=body, headers={**user.headers, "Idempotency-Key": "k" * 256}
+    )
+    assert bad.status_code == 400
+    listed = scaled.client.get(user.tasks_path, headers=user.headers)
+    assert (listed.headers["X-Total-Count"], listed.json()) == ("1", [lost])
+
+
 def test_key_rotation_keeps_issued_tokens_valid(scaled: Stack) -> None:
     client = scaled.client
     user = scaled.new_user()

@@ -12,6 +12,7 @@ from base64 import urlsafe_b64decode, urlsafe_b64encode
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from todo_shared.errors import Conflict, ServiceUnavailable
 from todo_tasks.database import Database
 
 TaskRow = dict[str, Any]
@@ -66,6 +67,40 @@ INSERT INTO tasks (user_id, title, description, completed) VALUES ($1, $2, $3, $
 """
     + _RETURNING_TASK
 )
+# A keyed create, in one statement (so one transaction): claim the key with the id the task
+# will get, and insert the task only when the claim succeeded. A concurrent duplicate waits on
+# the primary key until the first commits, then claims nothing and inserts nothing. An expired
+# key is claimed anew. A few expired keys of anyone's are deleted on the way (never the one
+# being claimed, never rows another request is deleting), which keeps the table to about one
+# expiry period of keyed creates.
+_INSERT_WITH_KEY = (
+    """
+WITH purged AS (
+    DELETE FROM task_idempotency_keys WHERE (user_id, key) IN (
+        SELECT user_id, key FROM task_idempotency_keys
+        WHERE created_at < now() - $7::interval AND (user_id, key) <> ($1, $2)
+        ORDER BY created_at LIMIT 10 FOR UPDATE SKIP LOCKED)
+), claimed AS (
+    INSERT INTO task_idempotency_keys AS k (user_id, key, fingerprint, task_id)
+    VALUES ($1, $2, $3, nextval(pg_get_serial_sequence('tasks', 'id')))
+    ON CONFLICT (user_id, key) DO UPDATE
+    SET fingerprint = excluded.fingerprint, task_id = excluded.task_id, created_at = now()
+    WHERE k.created_at < now() - $7::interval
+    RETURNING task_id
+)
+INSERT INTO tasks (id, user_id, title, description, completed)
+SELECT task_id, $1, $4, $5, $6 FROM claimed
+"""  # noqa: S608  # constants only: every value is a parameter
+    + _RETURNING_TASK
+)
+# What an existing key created: the request's fingerprint and the task as it is now (no task
+# columns when it was deleted since).
+_KEYED = f"""
+SELECT k.fingerprint, t.* FROM task_idempotency_keys k LEFT JOIN LATERAL (
+    {_SELECT_TASK} FROM tasks WHERE id = k.task_id AND user_id = k.user_id
+) t ON true
+WHERE k.user_id = $1 AND k.key = $2
+"""  # noqa: S608  # constants only: every value is a parameter
 _REPLACE = (
     """
 UPDATE tasks SET title = $3, description = $4, completed = $5, updated_at = now()
@@ -159,6 +194,47 @@ async def create_task(
 ) -> TaskRow:
     row = await db.fetchrow(_INSERT, owner, title, description, completed)
     return dict(row)
+
+
+# How long a key is remembered: a retry within this time replays, after it creates anew.
+KEY_TTL = timedelta(hours=24)
+
+
+async def create_task_with_key(
+    db: Database,
+    owner: str,
+    key: str,
+    fingerprint: bytes,
+    *,
+    title: str,
+    description: str | None,
+    completed: bool,
+) -> tuple[TaskRow, bool]:
+    """The task `key` created for `owner` within `KEY_TTL`, creating it if there is none, and
+    whether it was there already (a replay: the task as it is now).
+
+    The same key with a different `fingerprint` (request), or whose task has been deleted
+    since, is a 409 that changes nothing.
+
+    A key that was claimed is looked up by a second statement, which (unlike the first) sees
+    the concurrent duplicate's committed row. Only when that row expired and was purged in
+    between does the lookup find nothing, and the claim is tried again.
+    """
+    args = (owner, key, fingerprint, title, description, completed, KEY_TTL)
+    for _ in range(3):
+        row = await db.fetchrow(_INSERT_WITH_KEY, *args)
+        if row is not None:
+            return dict(row), False
+        found = await db.fetchrow(_KEYED, owner, key)
+        if found is None:
+            continue
+        earlier = dict(found)
+        if earlier.pop("fingerprint") != fingerprint:
+            raise Conflict("Idempotency-Key already used with a different request")
+        if earlier["id"] is None:
+            raise Conflict("the task created with this Idempotency-Key has been deleted")
+        return earlier, True
+    raise ServiceUnavailable  # the key kept vanishing: a retry will settle it
 
 
 async def replace_task(

@@ -19,7 +19,10 @@ export interface paths {
          */
         get: operations["listTasks"];
         put?: never;
-        /** Create Task */
+        /**
+         * Create Task
+         * @description Create a task; with an `Idempotency-Key`, at most one per key, however often it is sent.
+         */
         post: operations["createTask"];
         delete?: never;
         options?: never;
@@ -284,7 +287,10 @@ export interface operations {
     createTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the create safe to retry: a fresh value (a UUID, say) per task the user asked for, sent again unchanged with every retry of that request. Within 24 hours a retry with the same body answers the task the first one created (`Idempotent-Replayed: true`) instead of creating another; the same key with a different body is a 409. Keys are the caller's own: another user's equal key is unrelated. 1-255 printable ASCII characters. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 user_id: string;
             };
@@ -296,11 +302,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description The new task. */
+            /** @description The new task; with `Idempotent-Replayed`, the task an earlier request with this `Idempotency-Key` created, as it is now. */
             201: {
                 headers: {
                     /** @description The new task's path. */
                     Location: string;
+                    /** @description `true` when this answers a retry: nothing was created. */
+                    "Idempotent-Replayed"?: "true";
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -335,6 +343,17 @@ export interface operations {
             };
             /** @description The path's `user_id` is not the token's subject. */
             403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The `Idempotency-Key` was used with a different body, or the task it created has been deleted since: nothing was created. */
+            409: {
                 headers: {
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
                     "X-Request-ID"?: string;

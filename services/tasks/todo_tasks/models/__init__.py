@@ -1,5 +1,6 @@
 """Table models of the tasks database."""
 
+from todo_tasks.models.idempotency import TaskIdempotencyKey
 from todo_tasks.models.task import Task, TaskCount
 
-__all__ = ["Task", "TaskCount"]
+__all__ = ["Task", "TaskCount", "TaskIdempotencyKey"]

@@ -7,11 +7,12 @@ OpenAPI document, which lists every status a route can answer.
 
 from __future__ import annotations
 
+from hashlib import sha256
 from typing import Annotated, Any
 from urllib.parse import quote
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from todo_shared.errors import NotFound
@@ -19,6 +20,7 @@ from todo_shared.openapi import errors, header
 from todo_tasks import repository
 from todo_tasks.dependencies.auth import OwnerId, OwnerRoute
 from todo_tasks.dependencies.database import DatabaseDep
+from todo_tasks.models.idempotency import KEY_MAX_LENGTH
 from todo_tasks.schemas.task import TaskComplete, TaskCreate, TaskPatch, TaskPublic, TaskUpdate
 
 # Out of range ids are a 400 here rather than an overflow in the database driver.
@@ -30,6 +32,21 @@ Cursor = Annotated[
         description="Resume after the page that answered this `X-Next-Cursor` (keyset paging: "
         "each page costs the same however far into the list it is). Combine with the same "
         "`completed` and any `limit`, not with `offset`.",
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=KEY_MAX_LENGTH,
+        pattern="^[\\x20-\\x7E]+$",
+        description="Makes the create safe to retry: a fresh value (a UUID, say) per task the "
+        "user asked for, sent again unchanged with every retry of that request. Within 24 hours "
+        "a retry with the same body answers the task the first one created (`Idempotent-"
+        "Replayed: true`) instead of creating another; the same key with a different body is a "
+        "409. Keys are the caller's own: another user's equal key is unrelated. 1-255 "
+        "printable ASCII characters.",
     ),
 ]
 
@@ -138,16 +155,44 @@ async def list_tasks(
     status_code=status.HTTP_201_CREATED,
     responses={
         201: {
-            "description": "The new task.",
-            "headers": {"Location": header("The new task's path.", {"type": "string"})},
+            "description": "The new task; with `Idempotent-Replayed`, the task an earlier "
+            "request with this `Idempotency-Key` created, as it is now.",
+            "headers": {
+                "Location": header("The new task's path.", {"type": "string"}),
+                "Idempotent-Replayed": header(
+                    "`true` when this answers a retry: nothing was created.",
+                    {"type": "string", "enum": ["true"]},
+                    required=False,
+                ),
+            },
         },
-        **errors(400, 413),
+        **errors(
+            400,
+            409,
+            413,
+            s409="The `Idempotency-Key` was used with a different body, or the task it "
+            "created has been deleted since: nothing was created.",
+        ),
     },
 )
-async def create_task(owner: OwnerId, db: DatabaseDep, body: TaskCreate) -> Response:
-    task = await repository.create_task(db, owner, **body.model_dump())
-    location = f"/api/{quote(owner, safe='')}/tasks/{task['id']}"
-    return _json(task, status.HTTP_201_CREATED, {"Location": location})
+async def create_task(
+    owner: OwnerId, db: DatabaseDep, body: TaskCreate, key: IdempotencyKey = None
+) -> Response:
+    """Create a task; with an `Idempotency-Key`, at most one per key, however often it is sent."""
+    fields = body.model_dump()
+    headers = {}
+    if key is None:
+        task = await repository.create_task(db, owner, **fields)
+    else:
+        # The request as the service understood it: defaults filled in, unknown fields gone.
+        fingerprint = sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).digest()
+        task, replayed = await repository.create_task_with_key(
+            db, owner, key, fingerprint, **fields
+        )
+        if replayed:
+            headers["Idempotent-Replayed"] = "true"
+    headers["Location"] = f"/api/{quote(owner, safe='')}/tasks/{task['id']}"
+    return _json(task, status.HTTP_201_CREATED, headers)
 
 
 @router.get("/{task_id}", response_model=TaskPublic, responses=BY_ID)
