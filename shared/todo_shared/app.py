@@ -11,11 +11,9 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
-from sqlalchemy import text
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from todo_shared.db import create_engine, create_sessionmaker
 from todo_shared.errors import install_error_handlers
 from todo_shared.observability import RequestContextMiddleware, TrustedProxies, configure_logging
 from todo_shared.openapi import DocumentPatch, install_docs, install_openapi, operation_id
@@ -67,12 +65,6 @@ def create_redis(settings: ServiceSettings) -> Redis:
         socket_timeout=settings.redis_timeout_seconds,
         socket_connect_timeout=settings.redis_timeout_seconds,
     )
-
-
-async def database_check(app: FastAPI) -> str | None:
-    async with app.state.engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
-    return None
 
 
 async def _probe(check: ReadinessCheck, app: FastAPI) -> CheckReport | str | None:
@@ -145,7 +137,8 @@ def create_app(
     service_lifespan: ServiceLifespan | None = None,
     readiness_checks: dict[str, ReadinessCheck] | None = None,
 ) -> FastAPI:
-    """Build a service: engine and Redis on `app.state`, then the service's own start-up.
+    """Build a service: Redis on `app.state`, then the service's own start-up, which opens
+    its database its own way and names the readiness check of it in `readiness_checks`.
 
     The OpenAPI document is served at `openapi_url`, and `docs` (`(path, {name: url})`) is a
     Swagger UI page of those documents, unless `API_DOCS` is off.
@@ -154,8 +147,6 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        app.state.engine = create_engine(settings)
-        app.state.sessionmaker = create_sessionmaker(app.state.engine)
         app.state.redis = create_redis(settings)
         try:
             if service_lifespan is None:
@@ -165,7 +156,6 @@ def create_app(
                     yield
         finally:
             await app.state.redis.aclose()
-            await app.state.engine.dispose()
 
     app = FastAPI(
         title=title,
@@ -203,7 +193,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         proxies=TrustedProxies(settings.trusted_proxies),
     )
-    app.include_router(_health_router({"database": database_check, **(readiness_checks or {})}))
+    app.include_router(_health_router(readiness_checks or {}))
     for router in routers:
         app.include_router(router)
     return app

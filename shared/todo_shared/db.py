@@ -1,13 +1,12 @@
-"""Async PostgreSQL engine and the one-transaction-per-request session dependency."""
+"""Connecting to PostgreSQL: libpq URLs for asyncpg, and a pooled SQLAlchemy engine for a service
+(auth) or a tool that wants one."""
 
 from __future__ import annotations
 
 import ssl
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from fastapi import Request
 from sqlalchemy import event
 from sqlalchemy.engine import ExceptionContext
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -82,15 +81,3 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: committed before the response is sent, else rolled back.
-
-    A route may commit early to hand its connection back to the pool before slow work that
-    needs no database (bcrypt); whatever it does afterwards is committed here.
-    """
-    sessionmaker: async_sessionmaker[AsyncSession] = request.app.state.sessionmaker
-    async with sessionmaker() as session:
-        yield session  # an error raised by the route surfaces here: no commit, the close rolls back
-        await session.commit()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-async def add_tasks(app: FastAPI, owner: str, count: int, *, same_time: bool = False) -> None:
+async def add_tasks(
+    engine: AsyncEngine, owner: str, count: int, *, same_time: bool = False
+) -> None:
     """`task 1` (newest) .. `task {count}`, even ones completed: faster than the API, and able
     to share a `created_at`."""
-    async with app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         await conn.execute(
             text(
                 "INSERT INTO tasks (user_id, title, completed, created_at, updated_at) "

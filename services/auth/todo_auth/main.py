@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from todo_auth.keys import KeyCipher, KeyStore
@@ -15,13 +16,22 @@ from todo_auth.routers import auth
 from todo_auth.settings import Settings
 from todo_auth.utils.security import PasswordHasher
 from todo_shared.app import create_app
+from todo_shared.db import create_engine, create_sessionmaker
 
 logger = logging.getLogger("todo.auth")
+
+
+async def database_check(app: FastAPI) -> str | None:
+    async with app.state.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+    return None
 
 
 def create_auth_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = create_engine(settings)
+        app.state.sessionmaker = create_sessionmaker(app.state.engine)
         hasher = PasswordHasher(
             rounds=settings.bcrypt_rounds, max_concurrency=settings.bcrypt_max_concurrency
         )
@@ -40,6 +50,7 @@ def create_auth_app(settings: Settings) -> FastAPI:
             yield
         finally:
             hasher.close()
+            await app.state.engine.dispose()
 
     return create_app(
         settings,
@@ -51,6 +62,7 @@ def create_auth_app(settings: Settings) -> FastAPI:
         routers=[auth.router],
         openapi_url="/api/auth/openapi.json",
         service_lifespan=lifespan,
+        readiness_checks={"database": database_check},
     )
 
 

@@ -12,8 +12,8 @@ import asyncpg
 import httpx
 import pytest
 from alembic import command
-from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.tasks import add_tasks
 from todo_shared.migrations import alembic_config, upgrade_to_head
@@ -38,9 +38,9 @@ def titles(tasks: list[dict[str, Any]]) -> list[str]:
 
 
 async def test_cursor_pages_walk_the_list_in_order(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
-    await add_tasks(app, alice, 7)
+    await add_tasks(engine, alice, 7)
     pages = await walk(as_alice, f"/api/{alice}/tasks", limit=3)
     assert [titles(page) for page in pages] == [
         ["task 1", "task 2", "task 3"],
@@ -52,9 +52,9 @@ async def test_cursor_pages_walk_the_list_in_order(
 
 
 async def test_a_full_last_page_has_no_next_cursor(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
-    await add_tasks(app, alice, 4)
+    await add_tasks(engine, alice, 4)
     pages = await walk(as_alice, f"/api/{alice}/tasks", limit=2)
     assert [len(page) for page in pages] == [2, 2]
     exact = await as_alice.get(f"/api/{alice}/tasks", params={"limit": 4})
@@ -63,9 +63,9 @@ async def test_a_full_last_page_has_no_next_cursor(
 
 
 async def test_ties_on_created_at_are_paged_by_id(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
-    await add_tasks(app, alice, 5, same_time=True)
+    await add_tasks(engine, alice, 5, same_time=True)
     pages = await walk(as_alice, f"/api/{alice}/tasks", limit=2)
     ids = [task["id"] for page in pages for task in page]
     assert ids == sorted(ids, reverse=True)
@@ -73,11 +73,11 @@ async def test_ties_on_created_at_are_paged_by_id(
 
 
 async def test_cursor_pages_are_stable_while_tasks_are_added(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
     """New tasks go to the top: the next cursor page neither repeats nor skips a task (an
     offset page would repeat the last one of the page before)."""
-    await add_tasks(app, alice, 6)
+    await add_tasks(engine, alice, 6)
     first = await as_alice.get(f"/api/{alice}/tasks", params={"limit": 3})
     for title in ("new 1", "new 2"):
         assert (await as_alice.post(f"/api/{alice}/tasks", json={"title": title})).is_success
@@ -92,9 +92,9 @@ async def test_cursor_pages_are_stable_while_tasks_are_added(
 
 @pytest.mark.parametrize(("completed", "expected"), [("true", "2 4 6"), ("false", "1 3 5 7")])
 async def test_cursor_pages_keep_the_filter(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str, completed: str, expected: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str, completed: str, expected: str
 ) -> None:
-    await add_tasks(app, alice, 7)  # even tasks are completed
+    await add_tasks(engine, alice, 7)  # even tasks are completed
     pages = await walk(as_alice, f"/api/{alice}/tasks", limit=2, completed=completed)
     assert [task for page in pages for task in titles(page)] == [
         f"task {n}" for n in expected.split()
@@ -104,9 +104,9 @@ async def test_cursor_pages_keep_the_filter(
 
 
 async def test_an_offset_page_offers_a_cursor_to_continue(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
-    await add_tasks(app, alice, 5)
+    await add_tasks(engine, alice, 5)
     by_offset = await as_alice.get(f"/api/{alice}/tasks", params={"limit": 2, "offset": 1})
     assert titles(by_offset.json()) == ["task 2", "task 3"]
     cursor = by_offset.headers["x-next-cursor"]
@@ -117,9 +117,9 @@ async def test_an_offset_page_offers_a_cursor_to_continue(
 
 
 async def test_a_cursor_past_the_end_is_an_empty_page_with_the_total(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
-    await add_tasks(app, alice, 3)
+    await add_tasks(engine, alice, 3)
     first = await as_alice.get(f"/api/{alice}/tasks", params={"limit": 2})
     last = (await as_alice.get(f"/api/{alice}/tasks", params={"offset": 2})).json()[0]
     assert (await as_alice.delete(f"/api/{alice}/tasks/{last['id']}")).status_code == 204
@@ -133,15 +133,15 @@ async def test_a_cursor_past_the_end_is_an_empty_page_with_the_total(
 
 
 async def test_another_users_cursor_shows_only_the_callers_tasks(
-    app: FastAPI,
+    engine: AsyncEngine,
     as_alice: httpx.AsyncClient,
     as_bob: httpx.AsyncClient,
     alice: str,
     bob: str,
 ) -> None:
     """A cursor is a position, not a permission: the query is still the caller's tasks."""
-    await add_tasks(app, bob, 4)
-    await add_tasks(app, alice, 4)
+    await add_tasks(engine, bob, 4)
+    await add_tasks(engine, alice, 4)
     bobs = await as_bob.get(f"/api/{bob}/tasks", params={"limit": 1})
     cursor = bobs.headers["x-next-cursor"]
     with_bobs_cursor = await as_alice.get(f"/api/{alice}/tasks", params={"cursor": cursor})
@@ -176,13 +176,13 @@ def b64(raw: bytes) -> str:
     ],
 )
 async def test_a_cursor_the_service_did_not_write_is_400_and_changes_nothing(
-    app: FastAPI,
+    engine: AsyncEngine,
     as_alice: httpx.AsyncClient,
     alice: str,
     cursor: str,
     snapshot: Callable[[], Awaitable[list[Any]]],
 ) -> None:
-    await add_tasks(app, alice, 2)
+    await add_tasks(engine, alice, 2)
     before = await snapshot()
     response = await as_alice.get(f"/api/{alice}/tasks", params={"cursor": cursor})
     assert response.status_code == 400
@@ -191,9 +191,9 @@ async def test_a_cursor_the_service_did_not_write_is_400_and_changes_nothing(
 
 
 async def test_cursor_and_offset_together_are_400(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
-    await add_tasks(app, alice, 3)
+    await add_tasks(engine, alice, 3)
     first = await as_alice.get(f"/api/{alice}/tasks", params={"limit": 1})
     cursor = first.headers["x-next-cursor"]
     response = await as_alice.get(f"/api/{alice}/tasks", params={"cursor": cursor, "offset": 1})
@@ -235,7 +235,7 @@ async def test_totals_follow_every_write(as_alice: httpx.AsyncClient, alice: str
 
 
 async def test_concurrent_writes_keep_the_total_exact(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
     tasks = f"/api/{alice}/tasks"
     made = await asyncio.gather(
@@ -244,7 +244,7 @@ async def test_concurrent_writes_keep_the_total_exact(
     ids = [response.json()["id"] for response in made]
     await asyncio.gather(*(as_alice.patch(f"{tasks}/{task_id}/complete") for task_id in ids))
     await asyncio.gather(*(as_alice.delete(f"{tasks}/{task_id}") for task_id in ids[:5]))
-    async with app.state.engine.connect() as conn:
+    async with engine.connect() as conn:
         real = (
             await conn.execute(
                 text(

@@ -11,19 +11,19 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 Snapshot = Callable[[], Awaitable[list[Any]]]
 BODY = {"title": "Buy milk", "description": "2 litres"}
 
 
 @pytest.fixture
-def keys(app: FastAPI) -> Snapshot:
+def keys(engine: AsyncEngine) -> Snapshot:
     """Every row of the key table, to prove a refused request recorded nothing."""
 
     async def rows() -> list[Any]:
-        async with app.state.engine.connect() as conn:
+        async with engine.connect() as conn:
             result = await conn.execute(
                 text("SELECT * FROM task_idempotency_keys ORDER BY user_id, key")
             )
@@ -32,8 +32,8 @@ def keys(app: FastAPI) -> Snapshot:
     return rows
 
 
-async def _tasks_of(app: FastAPI, owner: str) -> list[Any]:
-    async with app.state.engine.connect() as conn:
+async def _tasks_of(engine: AsyncEngine, owner: str) -> list[Any]:
+    async with engine.connect() as conn:
         result = await conn.execute(
             text("SELECT id, title, description, completed FROM tasks WHERE user_id = :owner"),
             {"owner": owner},
@@ -41,9 +41,9 @@ async def _tasks_of(app: FastAPI, owner: str) -> list[Any]:
         return [tuple(row) for row in result]
 
 
-async def _age_keys(app: FastAPI, owner: str, hours: int) -> None:
+async def _age_keys(engine: AsyncEngine, owner: str, hours: int) -> None:
     """Make `owner`'s keys `hours` older, as if the time had passed."""
-    async with app.state.engine.begin() as conn:
+    async with engine.begin() as conn:
         await conn.execute(
             text(
                 "UPDATE task_idempotency_keys SET created_at = created_at - make_interval("
@@ -60,7 +60,7 @@ def _post(
 
 
 async def test_first_create_records_the_key(
-    as_alice: httpx.AsyncClient, alice: str, app: FastAPI, keys: Snapshot
+    as_alice: httpx.AsyncClient, alice: str, engine: AsyncEngine, keys: Snapshot
 ) -> None:
     response = await _post(as_alice, alice, "order-1")
     assert response.status_code == 201
@@ -72,13 +72,13 @@ async def test_first_create_records_the_key(
         "2 litres",
         False,
     )
-    assert await _tasks_of(app, alice) == [(task["id"], "Buy milk", "2 litres", False)]
+    assert await _tasks_of(engine, alice) == [(task["id"], "Buy milk", "2 litres", False)]
     mine = [row for row in await keys() if row[0] == alice]
     assert [(row[1], row[3]) for row in mine] == [("order-1", task["id"])]
 
 
 async def test_a_retry_answers_the_same_task_and_creates_nothing(
-    as_alice: httpx.AsyncClient, alice: str, app: FastAPI
+    as_alice: httpx.AsyncClient, alice: str, engine: AsyncEngine
 ) -> None:
     first = await _post(as_alice, alice, "order-1")
     # The same request as the service reads it: defaults spelled out, unknown fields ignored.
@@ -89,11 +89,11 @@ async def test_a_retry_answers_the_same_task_and_creates_nothing(
         assert retry.json() == first.json()
         assert retry.headers["location"] == first.headers["location"]
         assert retry.headers["idempotent-replayed"] == "true"
-    assert len(await _tasks_of(app, alice)) == 1
+    assert len(await _tasks_of(engine, alice)) == 1
 
 
 async def test_a_key_reused_for_another_body_is_409_and_changes_nothing(
-    as_alice: httpx.AsyncClient, alice: str, app: FastAPI, snapshot: Snapshot, keys: Snapshot
+    as_alice: httpx.AsyncClient, alice: str, engine: AsyncEngine, snapshot: Snapshot, keys: Snapshot
 ) -> None:
     first = await _post(as_alice, alice, "order-1")
     before = (await snapshot(), await keys())
@@ -104,18 +104,22 @@ async def test_a_key_reused_for_another_body_is_409_and_changes_nothing(
             "detail": "Idempotency-Key already used with a different request"
         }
     assert (await snapshot(), await keys()) == before
-    assert [row[0] for row in await _tasks_of(app, alice)] == [first.json()["id"]]
+    assert [row[0] for row in await _tasks_of(engine, alice)] == [first.json()["id"]]
 
 
 async def test_keys_belong_to_their_user(
-    as_alice: httpx.AsyncClient, as_bob: httpx.AsyncClient, alice: str, bob: str, app: FastAPI
+    as_alice: httpx.AsyncClient,
+    as_bob: httpx.AsyncClient,
+    alice: str,
+    bob: str,
+    engine: AsyncEngine,
 ) -> None:
     mine = await _post(as_alice, alice, "shared-key")
     theirs = await _post(as_bob, bob, "shared-key", {"title": "Bob's"})
     assert (mine.status_code, theirs.status_code) == (201, 201)
     assert "idempotent-replayed" not in theirs.headers
     assert theirs.json()["user_id"] == bob
-    assert [row[1] for row in await _tasks_of(app, bob)] == ["Bob's"]
+    assert [row[1] for row in await _tasks_of(engine, bob)] == ["Bob's"]
     again = await _post(as_alice, alice, "shared-key")
     assert again.json() == mine.json()
 
@@ -155,13 +159,13 @@ async def test_a_refused_body_records_no_key(
 
 
 async def test_concurrent_duplicates_create_one_task(
-    as_alice: httpx.AsyncClient, alice: str, app: FastAPI
+    as_alice: httpx.AsyncClient, alice: str, engine: AsyncEngine
 ) -> None:
     responses = await asyncio.gather(*(_post(as_alice, alice, "double-click") for _ in range(8)))
     assert {r.status_code for r in responses} == {201}
     assert len({r.json()["id"] for r in responses}) == 1
     assert sum("idempotent-replayed" not in r.headers for r in responses) == 1
-    assert len(await _tasks_of(app, alice)) == 1
+    assert len(await _tasks_of(engine, alice)) == 1
 
 
 async def test_a_replay_answers_the_task_as_it_is_now(
@@ -177,7 +181,7 @@ async def test_a_replay_answers_the_task_as_it_is_now(
 
 
 async def test_a_replay_after_the_task_was_deleted_is_409(
-    as_alice: httpx.AsyncClient, alice: str, app: FastAPI
+    as_alice: httpx.AsyncClient, alice: str, engine: AsyncEngine
 ) -> None:
     created = (await _post(as_alice, alice, "order-1")).json()
     assert (await as_alice.delete(f"/api/{alice}/tasks/{created['id']}")).status_code == 204
@@ -186,21 +190,21 @@ async def test_a_replay_after_the_task_was_deleted_is_409(
     assert replay.json() == {
         "detail": "the task created with this Idempotency-Key has been deleted"
     }
-    assert await _tasks_of(app, alice) == []
+    assert await _tasks_of(engine, alice) == []
 
 
 async def test_an_expired_key_creates_anew(
-    as_alice: httpx.AsyncClient, alice: str, app: FastAPI, keys: Snapshot
+    as_alice: httpx.AsyncClient, alice: str, engine: AsyncEngine, keys: Snapshot
 ) -> None:
     first = (await _post(as_alice, alice, "order-1")).json()
-    await _age_keys(app, alice, 23)
+    await _age_keys(engine, alice, 23)
     assert (await _post(as_alice, alice, "order-1")).json() == first  # still remembered
-    await _age_keys(app, alice, 2)
+    await _age_keys(engine, alice, 2)
     again = await _post(as_alice, alice, "order-1", {"title": "Another"})
     assert again.status_code == 201
     assert "idempotent-replayed" not in again.headers
     assert again.json()["id"] != first["id"]
-    assert len(await _tasks_of(app, alice)) == 2
+    assert len(await _tasks_of(engine, alice)) == 2
     mine = [row for row in await keys() if row[0] == alice]
     assert [(row[1], row[3]) for row in mine] == [("order-1", again.json()["id"])]
 
@@ -210,13 +214,13 @@ async def test_keyed_creates_delete_other_expired_keys(
     as_bob: httpx.AsyncClient,
     alice: str,
     bob: str,
-    app: FastAPI,
+    engine: AsyncEngine,
     keys: Snapshot,
 ) -> None:
     await _post(as_bob, bob, "old")
     await _post(as_bob, bob, "recent")
-    await _age_keys(app, bob, 25)
-    async with app.state.engine.begin() as conn:
+    await _age_keys(engine, bob, 25)
+    async with engine.begin() as conn:
         await conn.execute(
             text(
                 "UPDATE task_idempotency_keys SET created_at = now() WHERE key = 'recent'"
@@ -228,15 +232,15 @@ async def test_keyed_creates_delete_other_expired_keys(
     for n in range(50):
         await _post(as_alice, alice, f"purge-{n}", {"title": f"t{n}"})
     assert [row[1] for row in await keys() if row[0] == bob] == ["recent"]
-    assert len(await _tasks_of(app, bob)) == 2  # the keys go, never the tasks
+    assert len(await _tasks_of(engine, bob)) == 2  # the keys go, never the tasks
 
 
 async def test_without_a_key_nothing_is_recorded(
-    as_alice: httpx.AsyncClient, alice: str, app: FastAPI, keys: Snapshot
+    as_alice: httpx.AsyncClient, alice: str, engine: AsyncEngine, keys: Snapshot
 ) -> None:
     for _ in range(2):
         response = await as_alice.post(f"/api/{alice}/tasks", json=BODY)
         assert response.status_code == 201
         assert "idempotent-replayed" not in response.headers
-    assert len(await _tasks_of(app, alice)) == 2
+    assert len(await _tasks_of(engine, alice)) == 2
     assert [row for row in await keys() if row[0] == alice] == []

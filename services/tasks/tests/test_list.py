@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.tasks import add_tasks
 
@@ -36,17 +37,19 @@ async def test_newest_first_with_every_field(as_alice: httpx.AsyncClient, alice:
 
 
 async def test_same_created_at_is_ordered_by_id_descending(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
-    await add_tasks(app, alice, 4, same_time=True)
+    await add_tasks(engine, alice, 4, same_time=True)
     tasks = (await as_alice.get(f"/api/{alice}/tasks")).json()
     assert len({task["created_at"] for task in tasks}) == 1
     ids = [task["id"] for task in tasks]
     assert ids == sorted(ids, reverse=True)
 
 
-async def test_filter_by_completed(app: FastAPI, as_alice: httpx.AsyncClient, alice: str) -> None:
-    await add_tasks(app, alice, 5)  # tasks 2 and 4 are completed
+async def test_filter_by_completed(
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
+) -> None:
+    await add_tasks(engine, alice, 5)  # tasks 2 and 4 are completed
     done = await as_alice.get(f"/api/{alice}/tasks", params={"completed": "true"})
     assert [task["title"] for task in done.json()] == ["task 2", "task 4"]
     assert done.headers["x-total-count"] == "2"
@@ -56,9 +59,9 @@ async def test_filter_by_completed(app: FastAPI, as_alice: httpx.AsyncClient, al
 
 
 async def test_paging_counts_the_whole_filtered_set(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
-    await add_tasks(app, alice, 5)
+    await add_tasks(engine, alice, 5)
     pages = []
     for offset in (0, 2, 4):
         response = await as_alice.get(f"/api/{alice}/tasks?limit=2&offset={offset}")
@@ -72,9 +75,9 @@ async def test_paging_counts_the_whole_filtered_set(
 
 @pytest.mark.parametrize("query", ["offset=5", "offset=1000", "completed=true&offset=2"])
 async def test_a_page_past_the_end_still_counts(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str, query: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str, query: str
 ) -> None:
-    await add_tasks(app, alice, 5)
+    await add_tasks(engine, alice, 5)
     response = await as_alice.get(f"/api/{alice}/tasks?{query}")
     assert response.status_code == 200
     assert response.json() == []
@@ -83,9 +86,9 @@ async def test_a_page_past_the_end_still_counts(
 
 
 async def test_default_limit_is_100_and_500_is_allowed(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
-    await add_tasks(app, alice, 501)
+    await add_tasks(engine, alice, 501)
     default = await as_alice.get(f"/api/{alice}/tasks")
     assert len(default.json()) == 100
     assert default.headers["x-total-count"] == "501"
@@ -118,9 +121,13 @@ async def test_bad_query_values_are_400_with_the_field(
 
 
 async def test_limits_are_settings(
-    app: FastAPI, as_alice: httpx.AsyncClient, alice: str, monkeypatch: pytest.MonkeyPatch
+    engine: AsyncEngine,
+    app: FastAPI,
+    as_alice: httpx.AsyncClient,
+    alice: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    await add_tasks(app, alice, 3)
+    await add_tasks(engine, alice, 3)
     settings = app.state.settings
     monkeypatch.setattr(settings, "list_limit_default", 2)
     monkeypatch.setattr(settings, "list_limit_max", 2)

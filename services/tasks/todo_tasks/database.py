@@ -5,7 +5,7 @@ BEGIN, query, COMMIT, checkin through SQLAlchemy's greenlet bridge) took about 1
 per request against about 700 us with this pool, which is more than everything else the request
 does, token verification included. Every endpoint issues exactly one SQL statement, so
 autocommit still makes each request a single transaction. SQLModel and Alembic still own the
-schema, and `/readyz` asks this pool too.
+schema, and `/readyz` asks this pool too: the service has no SQLAlchemy engine.
 """
 
 from __future__ import annotations
@@ -100,6 +100,6 @@ async def database_lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def database_check(app: FastAPI) -> str | None:
-    """Readiness through the pool the requests use (the shared engine stays unconnected)."""
+    """Readiness through the pool the requests use."""
     await app.state.database.fetchval("SELECT 1")
     return None
