@@ -375,3 +375,37 @@ async def test_keys_another_replica_fetched_end_a_replica_s_retry_interval(
 
     assert (await first.verify(token)).subject == "user-1"
     assert issuer.fetch_count == 2  # from Redis, not a fetch of its own
+
+
+async def test_a_failed_refetch_holds_back_the_next_one_for_the_retry_interval_only(
+    issuer: TestIssuer, make_settings: MakeSettings, make_verifier: MakeVerifier
+) -> None:
+    """A rotation met while the issuer fails: the refetch learns nothing, so neither this
+    replica nor another (the claim in Redis) waits a whole cooldown to try again; a flood
+    still costs no fetch within the retry interval."""
+    settings = make_settings(
+        issuer,
+        jwks_refetch_cooldown_seconds=60,
+        jwks_retry_seconds=0.3,
+        jwks_unknown_kid_ttl_seconds=0.05,
+    )
+    first, second = make_verifier(settings), make_verifier(settings)
+    await first.verify(issuer.mint())
+    await second.verify(issuer.mint())
+    issuer.rotate()
+    rotated = issuer.mint("user-7")
+    issuer.failing = True
+    with pytest.raises(InvalidToken, match="unknown kid"):
+        await first.verify(rotated)
+    assert issuer.fetch_count == 2
+    results = await asyncio.gather(
+        *(first.verify(_random_kid_token(issuer)) for _ in range(50)), return_exceptions=True
+    )
+    assert all(isinstance(result, InvalidToken) for result in results)
+    assert issuer.fetch_count == 2  # within the retry interval: no new attempt
+
+    issuer.failing = False
+    await asyncio.sleep(0.35)
+    assert (await second.verify(rotated)).subject == "user-7"
+    assert (await first.verify(rotated)).subject == "user-7"
+    assert issuer.fetch_count == 3

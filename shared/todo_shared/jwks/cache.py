@@ -11,6 +11,7 @@ network. Everything slower is bounded:
   GET`, falling back to a per-process cooldown while Redis is down; a replica that finds the
   slot taken waits, up to one fetch, for the winner's result in Redis), and is then remembered
   as unknown for a short while, so a flood of random kids costs neither fetches nor round trips;
+  a refetch that fails holds the slot for the retry interval only;
 - keys older than their TTL are refreshed in the background while requests keep using them;
 - when the JWKS endpoint fails, the last good keys keep working up to a maximum staleness;
   without keys, requests are refused until the retry interval is over, unless another
@@ -182,13 +183,18 @@ class JwksCache:
                     return
         if now < self._refetch_allowed_at:
             return
-        self._refetch_allowed_at = now + self._cooldown
+        # Until this attempt brings a key set, the next one waits the retry interval only: a
+        # failed fetch learnt nothing, and a kid the issuer publishes once it is back must
+        # not be refused for a whole cooldown. Still at most one attempt per interval.
+        retry = min(self._retry, self._cooldown)
+        self._refetch_allowed_at = now + retry
         claimed_at = time.time()
         other_claim = await self._store.claim_refetch(claimed_at)
         if other_claim is not None:
             # Another replica refetched within the cooldown: take its result from Redis, once
             # it has landed there (it may still be in flight, e.g. just after a rotation).
-            await self._await_shared_refetch(other_claim)
+            if await self._await_shared_refetch(other_claim):
+                self._refetch_allowed_at = now + self._cooldown
             return
         try:
             await self._fetch_and_share()
@@ -197,18 +203,22 @@ class JwksCache:
                 "JWKS refetch for an unknown kid failed",
                 extra={"jwks_url": self._url, "error": str(exc)},
             )
+            await self._store.shorten_claim(claimed_at, retry)
+            return
+        self._refetch_allowed_at = now + self._cooldown
 
-    async def _await_shared_refetch(self, claimed_at: float) -> None:
-        """Adopt the key set another replica fetched for its claim, waiting up to one fetch."""
+    async def _await_shared_refetch(self, claimed_at: float) -> bool:
+        """Adopt the key set another replica fetched for its claim, waiting up to one fetch;
+        whether it came."""
         deadline = time.monotonic() + self._fetcher.timeout
         while True:
             shared = await self._store.read()
             if shared is not None and shared.fetched_at >= claimed_at:
                 if self._is_newer(shared):
                     self._adopt(shared)
-                return
+                return True
             if time.monotonic() >= deadline:
-                return  # its fetch failed or is lost: this kid stays unknown for now
+                return False  # its fetch failed or is lost: this kid stays unknown for now
             await asyncio.sleep(SHARED_REFETCH_POLL_SECONDS)
 
     # -- refreshing ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable, Collection
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -27,6 +27,15 @@ T = TypeVar("T")
 # While Redis is failing, it is not asked again for this long (its client already times out
 # quickly; this keeps an outage from costing a timeout on every refresh).
 REDIS_RETRY_SECONDS = 5.0
+
+
+# PEXPIRE the refetch claim only while it holds our value (atomic: one script).
+_SHORTEN_IF_OURS = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
 
 
 class _RedisDown(Exception):
@@ -118,6 +127,25 @@ class SharedKeyStore:
             return float(holder)
         except ValueError:
             return claimed_at  # an unreadable claim: treat it as just taken
+
+    async def shorten_claim(self, claimed_at: float, seconds: float) -> None:
+        """Our refetch failed: free the slot after `seconds` rather than a whole cooldown, if
+        the claim is still ours (a failed fetch must not hold back the next attempt)."""
+
+        async def shorten(redis: Redis) -> object:
+            return await cast(
+                Awaitable[object],
+                redis.eval(
+                    _SHORTEN_IF_OURS,
+                    1,
+                    self.lock_key,
+                    repr(claimed_at),
+                    max(1, math.ceil(seconds * 1000)),
+                ),
+            )
+
+        with contextlib.suppress(_RedisDown):
+            await self._call(shorten)
 
     async def _call(self, operation: Callable[[Redis], Awaitable[T]]) -> T:
         """Run one Redis command, or raise _RedisDown without a stack trace in the log."""
