@@ -9,8 +9,6 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterator
 
 import pytest
-from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
 from testcontainers.community.redis import RedisContainer
 
 from tests.support.issuer import TestIssuer
@@ -340,16 +338,12 @@ async def test_a_replica_that_starts_before_its_issuer_accepts_tokens_once_it_is
     """Right after a deploy a replica may start while the issuer is not reachable yet: its
     start-up fetch fails, and the first request after the issuer comes up fetches again
     instead of waiting out the retry interval (which is for requests that failed)."""
-    app = FastAPI(lifespan=verifier_lifespan)
-    app.state.settings = make_settings(issuer, jwks_retry_seconds=60)
-    app.state.redis = None
     issuer.failing = True
 
-    async with LifespanManager(app):
+    async with verifier_lifespan(make_settings(issuer, jwks_retry_seconds=60), None) as verifier:
         assert issuer.fetch_count == 1  # the start-up fetch, which failed
         issuer.failing = False
 
-        verifier: TokenVerifier = app.state.verifier
         assert (await verifier.verify(issuer.mint())).subject == "user-1"
         assert issuer.fetch_count == 2
 

@@ -5,32 +5,35 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
+from redis.asyncio import Redis
 
 from tests.support.issuer import TestIssuer
-from todo_shared.app import create_redis
-from todo_shared.errors import install_error_handlers
+from todo_shared.app import create_app
 from todo_shared.security import CurrentUser
 from todo_shared.settings import VerifierSettings
-from todo_shared.tokens import keys_check, verifier_lifespan
+from todo_shared.tokens import VerifierState, keys_check, verifier_lifespan
 
 
 def build_app(settings: VerifierSettings) -> FastAPI:
-    """The verifier's part of a service: lifespan, error handlers and one protected route."""
-    app = FastAPI(lifespan=verifier_lifespan)
-    app.state.settings = settings
-    app.state.redis = create_redis(settings)
-    install_error_handlers(app, retry_after_seconds=settings.retry_after_seconds)
+    """The verifier's part of a service: its state, and one protected route."""
+    router = APIRouter()
 
-    @app.get("/me")
+    @router.get("/me")
     async def me(user: CurrentUser) -> dict[str, str]:
         return {"subject": user.subject, "email": user.claims["email"]}
 
-    return app
+    @asynccontextmanager
+    async def lifespan(redis: Redis) -> AsyncIterator[VerifierState]:
+        async with verifier_lifespan(settings, redis) as verifier:
+            yield VerifierState(settings=settings, redis=redis, verifier=verifier)
+
+    return create_app(settings, title="t", routers=[router], service_lifespan=lifespan)
 
 
 @pytest.fixture
@@ -40,7 +43,6 @@ async def app(
     app = build_app(make_settings(issuer))
     async with LifespanManager(app):
         yield app
-    await app.state.redis.aclose()
 
 
 @pytest.fixture
@@ -131,4 +133,3 @@ async def test_readiness_fails_and_requests_are_refused_without_keys(
         report = await keys_check(app)
         assert not report.ready
         assert report.parts == {issuer.issuer: "keys unavailable"}
-    await app.state.redis.aclose()

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
@@ -19,7 +20,33 @@ from todo_shared.observability import RequestContextMiddleware, TrustedProxies, 
 from todo_shared.openapi import DocumentPatch, install_docs, install_openapi, operation_id
 from todo_shared.settings import ServiceSettings
 
-ServiceLifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceState:
+    """What a running service holds (settings, clients, pools, caches), made at start-up.
+
+    A service extends it with its own fields; everything reads it through `service_state`,
+    so a reader (and mypy) can follow where each thing comes from, instead of attributes
+    set on `app.state` in one place and read back, untyped, in another.
+    """
+
+    settings: ServiceSettings
+    redis: Redis
+
+
+StateT = TypeVar("StateT", bound=ServiceState)
+
+# A service's start-up: given the Redis client create_app opened, make the service's state
+# (its database, caches, ...), yield it for the app's lifetime, then close what it opened.
+ServiceLifespan = Callable[[Redis], AbstractAsyncContextManager[ServiceState]]
+
+
+def service_state(app: FastAPI, kind: type[StateT]) -> StateT:
+    """The running service's state, as the `ServiceState` subclass its lifespan made."""
+    state = getattr(app.state, "service", None)
+    if not isinstance(state, kind):
+        raise RuntimeError(f"no {kind.__name__}: the app's lifespan has not run")
+    return state
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +109,7 @@ def _shown(result: CheckReport | str | None) -> tuple[bool, str | dict[str, str]
     return result is None, result or "ok"
 
 
-def _health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
+def _health_router(checks: dict[str, ReadinessCheck], retry_after_seconds: int) -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/healthz")
@@ -97,8 +124,8 @@ def _health_router(checks: dict[str, ReadinessCheck]) -> APIRouter:
         shown = [_shown(result) for result in results]
         status = {name: detail for name, (_, detail) in zip(checks, shown, strict=True)}
         if not all(ready for ready, _ in shown):
-            retry = str(request.app.state.settings.retry_after_seconds)
-            return JSONResponse({"detail": status}, 503, headers={"Retry-After": retry})
+            retry = {"Retry-After": str(retry_after_seconds)}
+            return JSONResponse({"detail": status}, 503, headers=retry)
         return JSONResponse({"status": "ok", "checks": status})
 
     return router
@@ -137,8 +164,8 @@ def create_app(
     service_lifespan: ServiceLifespan | None = None,
     readiness_checks: dict[str, ReadinessCheck] | None = None,
 ) -> FastAPI:
-    """Build a service: Redis on `app.state`, then the service's own start-up, which opens
-    its database its own way and names the readiness check of it in `readiness_checks`.
+    """Build a service: Redis, then the service's own start-up (`service_lifespan`), which
+    opens its database its own way and names the readiness check of it in `readiness_checks`.
 
     The OpenAPI document is served at `openapi_url`, and `docs` (`(path, {name: url})`) is a
     Swagger UI page of those documents, unless `API_DOCS` is off.
@@ -147,15 +174,17 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        app.state.redis = create_redis(settings)
+        redis = create_redis(settings)
         try:
-            if service_lifespan is None:
+            async with (
+                nullcontext(ServiceState(settings=settings, redis=redis))
+                if service_lifespan is None
+                else service_lifespan(redis)
+            ) as state:
+                app.state.service = state
                 yield
-            else:
-                async with service_lifespan(app):
-                    yield
         finally:
-            await app.state.redis.aclose()
+            await redis.aclose()
 
     app = FastAPI(
         title=title,
@@ -169,7 +198,6 @@ def create_app(
     install_openapi(app, openapi_patches)
     if settings.api_docs and docs is not None:
         install_docs(app, *docs)
-    app.state.settings = settings
     install_error_handlers(app, retry_after_seconds=settings.retry_after_seconds)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_exception_handler(405, method_not_allowed)
@@ -193,7 +221,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         proxies=TrustedProxies(settings.trusted_proxies),
     )
-    app.include_router(_health_router(readiness_checks or {}))
+    app.include_router(_health_router(readiness_checks or {}, settings.retry_after_seconds))
     for router in routers:
         app.include_router(router)
     return app

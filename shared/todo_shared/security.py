@@ -10,8 +10,9 @@ from fastapi import Depends, Request, Response, Security
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 
+from todo_shared.app import service_state
 from todo_shared.errors import Unauthorized
-from todo_shared.tokens import InvalidToken, TokenVerifier, VerifiedToken
+from todo_shared.tokens import InvalidToken, VerifiedToken, VerifierState
 
 logger = logging.getLogger("todo.security")
 
@@ -37,7 +38,7 @@ async def get_current_user(request: Request) -> VerifiedToken:
     caller: VerifiedToken | None = getattr(request.state, "caller", None)
     if caller is not None:  # already verified by AuthenticatedRoute
         return caller
-    verifier: TokenVerifier = request.app.state.verifier
+    verifier = service_state(request.app, VerifierState).verifier
     try:
         caller = await verifier.verify(_bearer_token(request))
     except InvalidToken as exc:

@@ -31,7 +31,7 @@ from typing import Any
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from todo_shared.app import CheckReport
+from todo_shared.app import CheckReport, ServiceState, service_state
 from todo_shared.jwks.cache import JwksCache, KeysUnavailable, UnknownKey
 from todo_shared.settings import VerifierSettings
 
@@ -202,14 +202,22 @@ def create_verifier(settings: VerifierSettings, redis: Redis | None) -> TokenVer
     return TokenVerifier(settings, keys)
 
 
+@dataclass(frozen=True, kw_only=True)
+class VerifierState(ServiceState):
+    """The state of a service that accepts bearer tokens: `CurrentUser` reads its verifier."""
+
+    verifier: TokenVerifier
+
+
 @asynccontextmanager
-async def verifier_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Sets `app.state.verifier` (needs `app.state.settings` and `app.state.redis`)."""
-    verifier = create_verifier(app.state.settings, app.state.redis)
+async def verifier_lifespan(
+    settings: VerifierSettings, redis: Redis | None
+) -> AsyncIterator[TokenVerifier]:
+    """A verifier for a service's lifetime, closed at the end."""
+    verifier = create_verifier(settings, redis)
     await verifier.warm_up()  # keys before the first request; a failure only delays them to it
-    app.state.verifier = verifier
     try:
-        yield
+        yield verifier
     finally:
         await verifier.aclose()
 
@@ -220,7 +228,6 @@ async def keys_check(app: FastAPI) -> CheckReport:
     One issuer down (say, the front end's Better Auth) must not take the service out of the
     load balancer for the clients of the others; its tokens are refused meanwhile.
     """
-    verifier: TokenVerifier = app.state.verifier
-    ready = await verifier.issuers_ready()
+    ready = await service_state(app, VerifierState).verifier.issuers_ready()
     parts = {iss: "ok" if ok else "keys unavailable" for iss, ok in ready.items()}
     return CheckReport(ready=any(ready.values()), parts=parts)

@@ -32,6 +32,8 @@ from todo_auth.keys import (
 )
 from todo_auth.main import create_auth_app
 from todo_auth.settings import Settings
+from todo_auth.state import AuthState
+from todo_shared.app import service_state
 from todo_shared.db import create_engine
 
 Fixture = Callable[..., Any]
@@ -227,9 +229,10 @@ async def test_jwks_requests_share_database_reads(
             nonlocal reads
             reads += "FROM signing_keys" in args[2]
 
-        event.listen(service.app.state.engine.sync_engine, "before_cursor_execute", count)
+        engine = service_state(service.app, AuthState).engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
         responses = [await service.client.get("/api/auth/jwks") for _ in range(50)]
-        event.remove(service.app.state.engine.sync_engine, "before_cursor_execute", count)
+        event.remove(engine, "before_cursor_execute", count)
 
     assert {response.status_code for response in responses} == {200}
     assert reads <= 2  # one read at most, two if the interval ends in the middle

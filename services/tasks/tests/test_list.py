@@ -8,6 +8,8 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.tasks import add_tasks
+from todo_shared.app import service_state
+from todo_tasks.state import TasksState
 
 
 async def test_empty_list(as_alice: httpx.AsyncClient, alice: str) -> None:
@@ -128,7 +130,7 @@ async def test_limits_are_settings(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     await add_tasks(engine, alice, 3)
-    settings = app.state.settings
+    settings = service_state(app, TasksState).settings
     monkeypatch.setattr(settings, "list_limit_default", 2)
     monkeypatch.setattr(settings, "list_limit_max", 2)
     assert len((await as_alice.get(f"/api/{alice}/tasks")).json()) == 2

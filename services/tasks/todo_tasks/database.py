@@ -16,7 +16,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
-from fastapi import FastAPI
 
 from todo_shared.db import asyncpg_connect_args
 from todo_shared.errors import ServiceUnavailable, is_outage
@@ -76,10 +75,9 @@ async def _keep_session(_: Any) -> None:
 
 
 @asynccontextmanager
-async def database_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Sets `app.state.database`. Connections open on first use, so a database that is down at
-    start-up makes requests answer 503 instead of keeping the service from starting."""
-    settings: ServiceSettings = app.state.settings
+async def open_database(settings: ServiceSettings) -> AsyncIterator[Database]:
+    """The pool for a service's lifetime. Connections open on first use, so a database that is
+    down at start-up makes requests answer 503 instead of keeping the service from starting."""
     url, connect_args = asyncpg_connect_args(settings)
     pool = await asyncpg.create_pool(
         url.replace("postgresql+asyncpg://", "postgresql://", 1),
@@ -88,18 +86,11 @@ async def database_lifespan(app: FastAPI) -> AsyncIterator[None]:
         reset=_keep_session,
         **connect_args,
     )
-    app.state.database = Database(
-        pool,
-        acquire_timeout=settings.db_connect_timeout_seconds,
-        retry_after=settings.retry_after_seconds,
-    )
     try:
-        yield
+        yield Database(
+            pool,
+            acquire_timeout=settings.db_connect_timeout_seconds,
+            retry_after=settings.retry_after_seconds,
+        )
     finally:
         await pool.close()
-
-
-async def database_check(app: FastAPI) -> str | None:
-    """Readiness through the pool the requests use."""
-    await app.state.database.fetchval("SELECT 1")
-    return None

@@ -6,23 +6,30 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
-from todo_shared.app import create_app
+from todo_shared.app import create_app, service_state
 from todo_shared.openapi import query_parameter
 from todo_shared.tokens import keys_check, verifier_lifespan
-from todo_tasks.database import database_check, database_lifespan
+from todo_tasks.database import open_database
 from todo_tasks.routers import tasks
 from todo_tasks.settings import Settings
+from todo_tasks.state import TasksState
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """The token verifier (keys loaded before the first request) and the connection pool."""
-    async with verifier_lifespan(app), database_lifespan(app):
-        yield
+async def database_check(app: FastAPI) -> str | None:
+    """Readiness through the pool the requests use."""
+    await service_state(app, TasksState).database.fetchval("SELECT 1")
+    return None
 
 
 def create_tasks_app(settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(redis: Redis) -> AsyncIterator[TasksState]:
+        """The token verifier (keys loaded before the first request) and the connection pool."""
+        async with verifier_lifespan(settings, redis) as verifier, open_database(settings) as db:
+            yield TasksState(settings=settings, redis=redis, verifier=verifier, database=db)
+
     return create_app(
         settings,
         title="Todo tasks",

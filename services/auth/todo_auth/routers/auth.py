@@ -8,8 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from todo_auth import repository
-from todo_auth.dependencies.auth import ClientIP, HasherDep, KeysDep, LimiterDep, SettingsDep
-from todo_auth.dependencies.database import SessionDep
+from todo_auth.dependencies import ClientIP, SessionDep, StateDep
 from todo_auth.schemas import Jwks, LoginRequest, Token, UserCreate, UserPublic
 from todo_shared.errors import Conflict, Unauthorized
 from todo_shared.openapi import errors, header
@@ -27,16 +26,15 @@ LOGIN_FAILED = "invalid email or password"
 async def signup(
     body: UserCreate,
     session: SessionDep,
-    hasher: HasherDep,
-    limiter: LimiterDep,
+    state: StateDep,
     client_ip: ClientIP,
 ) -> UserPublic:
-    await limiter.check("signup", client_ip=client_ip, email=body.email)
+    await state.limiter.check("signup", client_ip=client_ip, email=body.email)
     # Checked first to spare a bcrypt hash; the insert still catches a concurrent winner.
     if await repository.get_user_by_email(session, body.email) is not None:
         raise Conflict("email already registered")
     await session.commit()  # no pooled connection is held while the hash waits for a thread
-    password_hash = await hasher.hash(body.password.get_secret_value())
+    password_hash = await state.hasher.hash(body.password.get_secret_value())
     user = await repository.add_user(session, email=body.email, password_hash=password_hash)
     if user is None:
         raise Conflict("email already registered")
@@ -50,26 +48,24 @@ async def signup(
 async def login(
     body: LoginRequest,
     session: SessionDep,
-    hasher: HasherDep,
-    keys: KeysDep,
-    limiter: LimiterDep,
-    settings: SettingsDep,
+    state: StateDep,
     client_ip: ClientIP,
 ) -> Token:
     """One answer, after the same bcrypt work, for an unknown email and a wrong password."""
-    await limiter.check("login", client_ip=client_ip, email=body.email)
+    await state.limiter.check("login", client_ip=client_ip, email=body.email)
     user = await repository.get_user_by_email(session, body.email)
     await session.commit()  # no pooled connection is held while bcrypt waits for a thread
-    matches, upgraded_hash = await hasher.verify(
+    matches, upgraded_hash = await state.hasher.verify(
         body.password.get_secret_value(), user.password_hash if user else None
     )
     if user is None or not matches:
-        await limiter.login_failed(client_ip=client_ip, email=body.email)
+        await state.limiter.login_failed(client_ip=client_ip, email=body.email)
         raise Unauthorized(LOGIN_FAILED)
     if upgraded_hash is not None:  # made with an older cost: replace it while we have the password
         await repository.set_password_hash(session, user, upgraded_hash)
+    settings = state.settings
     now = int(time.time())
-    token = await keys.sign(
+    token = await state.keys.sign(
         {
             "iss": settings.jwt_issuer,
             "aud": settings.jwt_audience,
@@ -95,8 +91,8 @@ JWKS_RESPONSE = {
 @router.get(
     "/.well-known/jwks.json", operation_id="getWellKnownJwks", responses={200: JWKS_RESPONSE}
 )
-async def get_jwks(keys: KeysDep, settings: SettingsDep) -> JSONResponse:
+async def get_jwks(state: StateDep) -> JSONResponse:
     """Every key that signed a still-valid token, and the one signing now."""
-    published = await keys.published()
-    cache = f"public, max-age={settings.jwks_max_age_seconds}"
+    published = await state.keys.published()
+    cache = f"public, max-age={state.settings.jwks_max_age_seconds}"
     return JSONResponse(dict(published.jwks), headers={"Cache-Control": cache})

@@ -10,7 +10,7 @@ from typing import Annotated
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
 from pydantic import AfterValidator, BaseModel, BeforeValidator, EmailStr, Field, SecretStr
 
-from todo_auth.utils.security import MAX_PASSWORD_BYTES, hashable
+from todo_auth.passwords import MAX_PASSWORD_BYTES, hashable
 
 # RFC 5321's limits, in octets of the UTF-8 form (RFC 6531 keeps them for UTF-8 addresses).
 MAX_LOCAL_PART_BYTES = 64

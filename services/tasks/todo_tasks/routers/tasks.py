@@ -12,16 +12,16 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 import orjson
-from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from todo_shared.errors import NotFound
 from todo_shared.openapi import errors, header
 from todo_tasks import repository
-from todo_tasks.dependencies.auth import OwnerId, OwnerRoute
-from todo_tasks.dependencies.database import DatabaseDep
+from todo_tasks.dependencies import DatabaseDep, OwnerId, OwnerRoute, StateDep
 from todo_tasks.models.idempotency import KEY_MAX_LENGTH
 from todo_tasks.schemas.task import TaskComplete, TaskCreate, TaskPatch, TaskPublic, TaskUpdate
+from todo_tasks.settings import Settings
 
 # Out of range ids are a 400 here rather than an overflow in the database driver.
 TaskId = Annotated[int, Path(gt=0, le=repository.MAX_BIGINT)]
@@ -88,9 +88,8 @@ def _position(cursor: str | None, offset: int) -> repository.Position | None:
     return position
 
 
-def _page_limit(request: Request, limit: int | None) -> int:
+def _page_limit(settings: Settings, limit: int | None) -> int:
     """`limit` within the configured bounds (LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)."""
-    settings = request.app.state.settings
     if limit is None:
         return int(settings.list_limit_default)
     if not 1 <= limit <= settings.list_limit_max:
@@ -124,8 +123,7 @@ def _page_limit(request: Request, limit: int | None) -> int:
 )
 async def list_tasks(
     owner: OwnerId,
-    db: DatabaseDep,
-    request: Request,
+    state: StateDep,
     completed: bool | None = None,
     limit: int | None = None,
     offset: Annotated[int, Query(ge=0, le=repository.MAX_BIGINT)] = 0,
@@ -136,10 +134,10 @@ async def list_tasks(
     Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor` of the previous page.
     """
     page, total, more = await repository.list_tasks(
-        db,
+        state.database,
         owner,
         completed=completed,
-        limit=_page_limit(request, limit),
+        limit=_page_limit(state.settings, limit),
         offset=offset,
         after=_position(cursor, offset),
     )

@@ -1,4 +1,5 @@
-"""Who is calling, and whether the path names them: every task route is an `OwnerRoute`."""
+"""What the task routes declare: the proven owner (every task route is an `OwnerRoute`), the
+running service and its database (see `todo_tasks.database` for why it is not a Session)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
+from todo_shared.app import service_state
 from todo_shared.errors import Forbidden
-from todo_shared.security import AuthenticatedRoute, CurrentUser
+from todo_shared.security import AuthenticatedRoute
 from todo_shared.tokens import VerifiedToken
-
-__all__ = ["CurrentUser", "OwnerId", "OwnerRoute"]
+from todo_tasks.database import Database
+from todo_tasks.state import TasksState
 
 
 class OwnerRoute(AuthenticatedRoute):
@@ -34,3 +36,17 @@ async def owner_id(request: Request, user_id: Annotated[str, Path()]) -> str:
 
 
 OwnerId = Annotated[str, Depends(owner_id)]
+
+
+def get_state(request: Request) -> TasksState:
+    return service_state(request.app, TasksState)
+
+
+StateDep = Annotated[TasksState, Depends(get_state)]
+
+
+def get_database(state: StateDep) -> Database:
+    return state.database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -1,1 +1,0 @@
-"""Annotated dependencies the routers declare."""
