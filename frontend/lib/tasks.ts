@@ -120,18 +120,40 @@ export async function countTasks(userId: string): Promise<Record<Filter, number>
   return { all: totals[0]!.total, active: totals[1]!.total, completed: totals[2]!.total };
 }
 
+/** A fresh `Idempotency-Key`: 128 random bits in hex (`getRandomValues`, unlike `randomUUID`,
+ * also works on a plain-HTTP origin that is not localhost). */
+function idempotencyKey(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** A failure after which the create may or may not have happened: the replica died with the
+ * request in flight (502, 503) or the connection dropped (0). */
+function uncertain(error: unknown): boolean {
+  return error instanceof ApiError && [0, 502, 503].includes(error.status);
+}
+
+/** One task per call, however the network behaves: the call's own key makes its retry answer
+ * the task a lost first attempt created (`Idempotent-Replayed`) instead of adding another. */
 export async function createTask(
   userId: string,
   title: string,
   description: string | null,
 ): Promise<Task> {
-  const { data } = await call(() =>
-    api().POST("/api/{user_id}/tasks", {
-      params: { path: { user_id: userId } },
-      body: { title, description, completed: false },
-    }),
-  );
-  return data;
+  const key = idempotencyKey();
+  const send = () =>
+    call(() =>
+      api().POST("/api/{user_id}/tasks", {
+        params: { path: { user_id: userId }, header: { "Idempotency-Key": key } },
+        body: { title, description, completed: false },
+      }),
+    );
+  try {
+    return (await send()).data;
+  } catch (error) {
+    if (!uncertain(error)) throw error;
+    return (await send()).data;
+  }
 }
 
 export async function updateTask(

@@ -305,16 +305,19 @@ def test_the_signed_in_page_has_no_serious_accessibility_violation(
 
 def test_overload_and_outage_answers_say_when_to_retry(browser: Browser, stack: Stack) -> None:
     """429 and 503 (as the services and the proxy send them, with Retry-After) become a
-    message saying when to try again, and nothing else changes."""
+    message saying when to try again, and nothing else changes. A 503 may come from a replica
+    that died mid-request, so the create is sent once more first, with the same key."""
     page = _open(browser, stack)
     _sign_up(page, _email())
     _add(page, "Kept")
-    answers = iter([(429, "7", "too many requests"), (503, "5", "service temporarily unavailable")])
+    answers = iter([(429, "7", "too many requests")] + [(503, "5", "service unavailable")] * 2)
+    keys: list[str] = []
 
     def refuse(route: Route) -> None:
         if route.request.method != "POST":
             route.continue_()
             return
+        keys.append(route.request.headers["idempotency-key"])
         status, retry_after, detail = next(answers)
         route.fulfill(
             status=status,
@@ -330,4 +333,44 @@ def test_overload_and_outage_answers_say_when_to_retry(browser: Browser, stack: 
     expect(page.locator(ALERTS)).to_contain_text("temporarily unavailable. Try again in 5 seconds.")
     expect(page.get_by_label("Title", exact=True)).to_have_value("Refused")  # nothing lost
     _expect_titles(page, ["Kept"])
+    assert len(keys) == 3  # the 429 was not retried, the 503 once
+    assert keys[1] == keys[2] != keys[0]
+    page.context.close()
+
+
+def test_a_create_whose_answer_was_lost_is_retried_and_makes_one_task(
+    browser: Browser, stack: Stack
+) -> None:
+    """The service creates the task but its answer never arrives (a 502: the replica died);
+    the page sends the create again with the same Idempotency-Key and shows the one task."""
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    sent: list[tuple[str, int, str | None]] = []
+
+    def lose_the_first_answer(route: Route) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        answer = route.fetch()  # reaches the service, which creates the task
+        replayed = answer.headers.get("idempotent-replayed")
+        sent.append((route.request.headers["idempotency-key"], answer.status, replayed))
+        if len(sent) == 1:
+            route.fulfill(status=502, json={"detail": "bad gateway"})
+        else:
+            route.fulfill(response=answer)
+
+    page.route(re.compile(r"/api/[^/]+/tasks$"), lose_the_first_answer)
+    _add(page, "Buy milk")
+    _add(page, "Buy bread")
+    _expect_titles(page, ["Buy bread", "Buy milk"])
+    expect(page.locator(ALERTS)).to_have_count(0)
+    _counts(page, 2, 2, 0)
+    # The retry created nothing: it answered the lost attempt's task.
+    assert [answer[1:] for answer in sent] == [(201, None), (201, "true"), (201, None)]
+    assert sent[0][0] == sent[1][0] != sent[2][0]  # a key per task the person added
+    listed = httpx.get(
+        f"{_origin(stack)}/api/{_session_user_id(page)}/tasks",
+        headers={"Authorization": f"Bearer {_token(page)}"},
+    )
+    assert [task["title"] for task in listed.json()] == ["Buy bread", "Buy milk"]
     page.context.close()

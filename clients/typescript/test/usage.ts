@@ -31,6 +31,13 @@ export async function usage(): Promise<Task[]> {
     const task: Task = created.data;
     void task;
   }
+  // A create safe to retry: the key is a documented header parameter, the replay a header.
+  const retried = await tasks.POST("/api/{user_id}/tasks", {
+    params: { path: { user_id }, header: { "Idempotency-Key": "9b2f0c1e" } },
+    body: { title: "Buy milk" },
+  });
+  const replayed: boolean = retried.response.headers.get("Idempotent-Replayed") === "true";
+  void replayed;
   await tasks.PUT("/api/{user_id}/tasks/{task_id}", {
     params: { path: { user_id, task_id: 1 } },
     body: { title: "Buy oat milk", description: null },
