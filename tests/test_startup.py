@@ -1,5 +1,6 @@
 """Start-up failures read as one line, not a traceback: a placeholder secret in production,
-a database that never comes up. A database that comes up late is waited for.
+a database that never comes up. A database that comes up late is waited for, and `serve`
+migrates, then serves the service's app.
 
 Each service's command line runs as a subprocess, as the container runs it.
 """
@@ -13,11 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from tests.support.ports import free_port
 
 COMMANDS = ["todo-auth", "todo-tasks"]
+# Each app's own document, so the test sees that app and no other.
+OPENAPI = {
+    "todo-auth": ("/api/auth/openapi.json", "Todo auth"),
+    "todo-tasks": ("/api/openapi.json", "Todo tasks"),
+}
 
 
 async def start(command: str, cwd: Path, **env: str) -> asyncio.subprocess.Process:
@@ -122,3 +129,45 @@ async def test_a_database_that_comes_up_late_is_waited_for(
 
     assert code == 0, stderr
     assert "database not reachable yet" in stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+async def test_serve_migrates_then_serves_the_app(
+    command: str, create_database: Callable[[str], str], redis_url: str, tmp_path: Path
+) -> None:
+    """`serve` as the image runs it: migrations, then uvicorn building the app in a worker."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name(command)),
+        "serve",
+        cwd=tmp_path,
+        env={
+            "PATH": os.environ["PATH"],
+            "ENVIRONMENT": "test",
+            "DATABASE_URL": create_database(f"serve_{command.replace('-', '_')}"),
+            "REDIS_URL": redis_url,
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+        },
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    path, title = OPENAPI[command]
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            for _ in range(600):
+                assert process.returncode is None, "serve exited"
+                try:
+                    response = await client.get(path)
+                    break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            else:
+                pytest.fail(f"{command} serve did not answer on port {port}")
+    finally:
+        process.terminate()
+        _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == title
+    assert "Traceback" not in stderr.decode()

@@ -1,14 +1,18 @@
-"""What each service's command line does before serving: migrate, then hand over to uvicorn."""
+"""Each service's command line (`serve`, `migrate`, and its own commands), built one way:
+load the settings, wait for the database, migrate, then hand over to uvicorn."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -79,15 +83,17 @@ def migrate(settings: ServiceSettings, migrations_dir: Path, prog: str) -> None:
     upgrade_to_head(migrations_dir, settings.database_url)
 
 
-def serve(app_path: str, settings: ServiceSettings, migrations_dir: Path, prog: str) -> None:
-    """Prestart (migrations, safe with replicas starting together), then exec uvicorn."""
+def serve(app_factory: str, settings: ServiceSettings, migrations_dir: Path, prog: str) -> None:
+    """Prestart (migrations, safe with replicas starting together), then exec uvicorn, each of
+    whose workers builds the app with `app_factory` (`module:function`)."""
     migrate(settings, migrations_dir, prog)
     # The interpreter running this command has uvicorn, whatever PATH says.
     args = [
         sys.executable,
         "-m",
         "uvicorn",
-        app_path,
+        "--factory",
+        app_factory,
         "--host",
         settings.host,
         "--port",
@@ -103,3 +109,48 @@ def serve(app_path: str, settings: ServiceSettings, migrations_dir: Path, prog: 
     ]
     sys.stdout.flush()
     os.execvp(args[0], args)  # noqa: S606
+
+
+def _no_options(_: argparse.ArgumentParser) -> None:
+    """A command without options of its own."""
+
+
+@dataclass(frozen=True)
+class Command(Generic[SettingsT]):
+    """A command a service adds beside `serve` and `migrate` (auth's `rotate-keys`)."""
+
+    name: str
+    help: str
+    run: Callable[[SettingsT, argparse.Namespace], None]
+    add_options: Callable[[argparse.ArgumentParser], None] = _no_options
+
+
+def service_cli(
+    prog: str,
+    *,
+    description: str,
+    settings_class: type[SettingsT],
+    app_factory: str,
+    migrations_dir: Path,
+    commands: Sequence[Command[SettingsT]] = (),
+) -> Callable[[Sequence[str] | None], None]:
+    """The `main` of a service's console script: `serve`, `migrate`, then `commands`."""
+    by_name = {command.name: command for command in commands}
+
+    def main(argv: Sequence[str] | None = None) -> None:
+        parser = argparse.ArgumentParser(prog=prog, description=description)
+        subcommands = parser.add_subparsers(dest="command", required=True)
+        subcommands.add_parser("serve", help="apply migrations, then serve with uvicorn")
+        subcommands.add_parser("migrate", help="apply pending database migrations and exit")
+        for command in commands:
+            command.add_options(subcommands.add_parser(command.name, help=command.help))
+        args = parser.parse_args(argv)
+        settings = load_settings(settings_class, prog)
+        if args.command == "serve":
+            serve(app_factory, settings, migrations_dir, prog)
+        elif args.command == "migrate":
+            migrate(settings, migrations_dir, prog)
+        else:
+            by_name[args.command].run(settings, args)
+
+    return main

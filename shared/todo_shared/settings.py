@@ -52,6 +52,18 @@ class ServiceSettings(BaseSettings):
         env_file=".env", env_ignore_empty=True, extra="ignore", hide_input_in_errors=True
     )
 
+    # Both services name the same two claims: auth signs them, tasks requires them.
+    jwt_issuer: str = Field(
+        default="http://localhost:8080",
+        description="The tokens' `iss`, the public base URL: **auth** puts it in the tokens it "
+        "issues; **tasks** requires it (one-issuer shorthand with `JWKS_URL`).",
+    )
+    jwt_audience: str = Field(
+        default="http://localhost:8080",
+        description="The tokens' `aud` (usually the same URL): **auth** puts it in its tokens; "
+        "**tasks** requires it (one-issuer shorthand; a token's `aud` may be a list "
+        "containing it).",
+    )
     environment: Literal["development", "test", "production"] = Field(
         default="development",
         description="`production` refuses placeholder secrets (values containing `insecure-`).",
@@ -158,15 +170,6 @@ class VerifierSettings(ServiceSettings):
     jwks_url: str = Field(
         default="http://localhost:8080/api/auth/jwks",
         description="One-issuer shorthand: where the issuer publishes its public keys (JWKS).",
-    )
-    jwt_issuer: str = Field(
-        default="http://localhost:8080",
-        description="One-issuer shorthand: the required `iss` claim.",
-    )
-    jwt_audience: str = Field(
-        default="http://localhost:8080",
-        description="One-issuer shorthand: the required `aud` claim (the token's `aud` may be "
-        "a list containing it).",
     )
     jwt_algorithms: CommaSeparated = Field(
         default_factory=lambda: list(DEFAULT_ALGORITHMS),

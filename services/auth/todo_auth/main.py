@@ -1,4 +1,5 @@
-"""The auth service's ASGI app: `uvicorn todo_auth.main:app` (see cli.py for `todo-auth serve`)."""
+"""The auth service's ASGI app, built by `app_from_environment` in each worker of `todo-auth
+serve` (or `uvicorn --factory todo_auth.main:app_from_environment`)."""
 
 from __future__ import annotations
 
@@ -72,4 +73,7 @@ def create_auth_app(settings: Settings) -> FastAPI:
     )
 
 
-app = create_auth_app(Settings())
+def app_from_environment() -> FastAPI:
+    """The app with the settings of the environment, read when a worker starts (importing this
+    module reads nothing)."""
+    return create_auth_app(Settings())

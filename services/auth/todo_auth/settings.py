@@ -20,14 +20,6 @@ def _usable_cores() -> int:
 class Settings(ServiceSettings):
     """Read from the environment (or `.env`); every limit here is overridable."""
 
-    jwt_issuer: str = Field(
-        default="http://localhost:8080",
-        description="`iss` of issued tokens: the public base URL (the tasks service expects it).",
-    )
-    jwt_audience: str = Field(
-        default="http://localhost:8080",
-        description="`aud` of issued tokens (usually the same URL).",
-    )
     access_token_ttl_seconds: int = Field(
         default=900,
         ge=60,

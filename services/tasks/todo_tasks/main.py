@@ -1,4 +1,5 @@
-"""The tasks service application: `todo_tasks.main:app`."""
+"""The tasks service's ASGI app, built by `app_from_environment` in each worker of `todo-tasks
+serve` (or `uvicorn --factory todo_tasks.main:app_from_environment`)."""
 
 from __future__ import annotations
 
@@ -62,9 +63,7 @@ def create_tasks_app(settings: Settings) -> FastAPI:
     )
 
 
-def __getattr__(name: str) -> FastAPI:
-    """`app` is built on first use, so importing this module (as tests do) reads no environment."""
-    if name != "app":
-        raise AttributeError(name)
-    app = globals()["app"] = create_tasks_app(Settings())
-    return app
+def app_from_environment() -> FastAPI:
+    """The app with the settings of the environment, read when a worker starts (importing this
+    module reads nothing)."""
+    return create_tasks_app(Settings())
