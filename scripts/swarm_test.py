@@ -6,10 +6,17 @@ It builds a throw-away swarm of three Docker engines running in containers (one 
 workers), copies the images onto them with deploy/swarm/distribute-images.sh, deploys with
 deploy/swarm/deploy.sh, and keeps a bounded load on the proxy (through 127.0.0.1 only) while
 it scales tasks and auth up and down, rolls a new image of each (start-first), drains a
-worker and kills a replica of each service. Per step it prints the requests sent, those that
-failed (any unexpected status or transport error) and the acknowledged writes that cannot be
-read back afterwards. Exit status 0 only when every step failed nothing, lost nothing, and
-both services had replicas on more than one node.
+worker and kills a replica of each service. The web front end runs too: one of the load's
+users signed up through its Better Auth, whose tokens the tasks service must accept.
+
+The load is a well-behaved client: each create carries an `Idempotency-Key` and is retried
+once, with the same key, after a 502, a 503 or a transport error (as the front end's client
+does). Per step it prints the requests sent, the errors seen on a first attempt, the
+requests that still failed (any unexpected status or transport error, after the retry for a
+create), and the acknowledged writes that cannot be read back. At the end every user's
+tasks are listed: each acknowledged write must be there exactly once, and no create may have
+made two tasks. Exit status 0 only when no request failed, no write was lost or duplicated,
+and auth and tasks had replicas on more than one node in every step.
 
 Environment: SWARM_TEST_PORT (default 18080) is the 127.0.0.1 port of the proxy;
 SWARM_TEST_KEEP=1 leaves the cluster running afterwards (remove it with
@@ -34,6 +41,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -47,11 +55,15 @@ PORT = int(os.environ.get("SWARM_TEST_PORT", "18080"))
 BASE_URL = f"http://127.0.0.1:{PORT}"
 IMAGE = {service: f"todo-backend/{service}:swarm-test" for service in ("auth", "tasks")}
 ROLLED = {service: f"{image}-rolled" for service, image in IMAGE.items()}
+FRONTEND_IMAGE = "todo-backend/frontend:swarm-test"
 # Concurrent clients, and each one's pause between requests: a load the two-core machines
 # this runs on can carry while they also run seven containers of the stack.
 CLIENTS = 4
 PAUSE_SECONDS = 0.05
 REQUEST_TIMEOUT_SECONDS = 30.0
+# A create that met one of these is retried once with its Idempotency-Key, after this pause.
+RETRIED_STATUSES = (502, 503)
+RETRY_PAUSE_SECONDS = 0.5
 CONVERGE_TIMEOUT_SECONDS = 240.0
 # Engines in containers without --privileged (see docs/deploy.md).
 NODE_FLAGS = (
@@ -182,8 +194,8 @@ class Cluster:
         return True
 
     def diagnose(self) -> None:
-        """What went wrong where: the tasks of auth and tasks, and their latest log lines."""
-        for service in ("auth", "tasks"):
+        """What went wrong where: the tasks of each service, and their latest log lines."""
+        for service in ("auth", "tasks", "frontend"):
             name = f"{STACK}_{service}"
             for args in (
                 ("service", "ps", "--no-trunc", name),
@@ -218,15 +230,24 @@ class User:
     password: str
     id: str = ""
     token: str = ""
+    # Signed up through the front end's Better Auth (its token comes from /auth/token).
+    web: bool = False
     tasks: list[str] = field(default_factory=list)
 
 
 @dataclass
 class Tally:
     sent: int = 0
-    failed: int = 0
+    first_errors: int = 0  # requests whose first attempt failed (creates are then retried)
+    retried: int = 0
+    failed: int = 0  # requests that failed in the end
     reasons: collections.Counter[str] = field(default_factory=collections.Counter)
     written: list[tuple[User, str]] = field(default_factory=list)
+
+
+def _route(method: str, path: str, user: User | None) -> str:
+    route = path if user is None else path.replace(user.id, "{user}")
+    return f"{method} {route.split('/tasks/')[0]}"
 
 
 class Load:
@@ -238,33 +259,76 @@ class Load:
         self.tally = Tally()
         self.stopping = False
 
-    async def call(
+    async def attempt(
         self,
         method: str,
         path: str,
-        expected: int,
-        user: User | None = None,
-        *,
-        json: dict[str, str] | None = None,
-        params: dict[str, int] | None = None,
+        user: User | None,
+        **options: Any,
+    ) -> httpx.Response | str:
+        """One request: its response, or the name of the transport error."""
+        headers = options.pop("headers", {})
+        if user is not None:
+            headers["Authorization"] = f"Bearer {user.token}"
+        try:
+            return await self.client.request(method, path, headers=headers, **options)
+        except httpx.HTTPError as error:
+            return type(error).__name__
+
+    async def call(
+        self, method: str, path: str, expected: int, user: User | None = None, **options: Any
     ) -> httpx.Response | None:
+        """A request without a retry: its first error is its failure."""
         tally = self.tally
         tally.sent += 1
-        headers = {"Authorization": f"Bearer {user.token}"} if user else {}
-        route = path if user is None else path.replace(user.id, "{user}")
-        try:
-            response = await self.client.request(
-                method, path, headers=headers, json=json, params=params
+        outcome = await self.attempt(method, path, user, **options)
+        if isinstance(outcome, httpx.Response) and outcome.status_code == expected:
+            return outcome
+        tally.first_errors += 1
+        tally.failed += 1
+        what = outcome if isinstance(outcome, str) else outcome.status_code
+        tally.reasons[f"{_route(method, path, user)}: {what}"] += 1
+        return None
+
+    async def create(self, user: User, title: str) -> httpx.Response | None:
+        """POST a task with an Idempotency-Key; after a 502/503 or a transport error (the
+        request may or may not have reached a replica) retry once with the same key."""
+        tally = self.tally
+        tally.sent += 1
+        path = f"/api/{user.id}/tasks"
+        key = uuid.uuid4().hex
+        outcome: httpx.Response | str = ""
+        for attempt in range(2):
+            if attempt:
+                tally.retried += 1
+                await asyncio.sleep(RETRY_PAUSE_SECONDS)
+            outcome = await self.attempt(
+                "POST", path, user, json={"title": title}, headers={"Idempotency-Key": key}
             )
-        except httpx.HTTPError as error:
-            tally.failed += 1
-            tally.reasons[f"{method} {route.split('/tasks/')[0]}: {type(error).__name__}"] += 1
-            return None
-        if response.status_code != expected:
-            tally.failed += 1
-            tally.reasons[f"{method} {route.split('/tasks/')[0]}: {response.status_code}"] += 1
-            return None
-        return response
+            if isinstance(outcome, httpx.Response) and outcome.status_code == 201:
+                return outcome
+            what = outcome if isinstance(outcome, str) else outcome.status_code
+            if attempt == 0:
+                tally.first_errors += 1
+                tally.reasons[f"POST {{user}}/tasks, first attempt: {what}"] += 1
+            retryable = isinstance(outcome, str) or outcome.status_code in RETRIED_STATUSES
+            if not retryable:
+                break
+        tally.failed += 1
+        what = outcome if isinstance(outcome, str) else outcome.status_code
+        tally.reasons[f"POST {{user}}/tasks, failed: {what}"] += 1
+        return None
+
+    async def renew_token(self, user: User) -> None:
+        """A login at the auth service, or for a web user a token from Better Auth."""
+        if user.web:
+            renewed = await self.call("GET", "/auth/token", 200, headers={"Origin": BASE_URL})
+            if renewed is not None:
+                user.token = renewed.json()["token"]
+            return
+        login = await self.call("POST", "/api/auth/login", 200, json=_credentials(user))
+        if login is not None:
+            user.token = login.json()["access_token"]
 
     async def client_loop(self, number: int) -> None:
         rng = random.Random(number)
@@ -273,9 +337,7 @@ class Load:
                 return
             user = self.users[(number + iteration) % len(self.users)]
             base = f"/api/{user.id}/tasks"
-            created = await self.call(
-                "POST", base, 201, user, json={"title": f"swarm {number}-{iteration}"}
-            )
+            created = await self.create(user, f"swarm {number}-{iteration}")
             if created is not None:
                 task_id = created.json()["id"]
                 user.tasks.append(task_id)
@@ -286,10 +348,8 @@ class Load:
                 task = rng.choice(user.tasks)
                 await self.call("PATCH", f"{base}/{task}/complete", 200, user)
             await asyncio.sleep(PAUSE_SECONDS)
-            if iteration % 4 == 0:  # the auth service: a login and the JWKS
-                login = await self.call("POST", "/api/auth/login", 200, json=_credentials(user))
-                if login is not None:
-                    user.token = login.json()["access_token"]
+            if iteration % 4 == 0:  # the issuers: a new token, and the auth service's JWKS
+                await self.renew_token(user)
                 await self.call("GET", "/.well-known/jwks.json", 200)
             await asyncio.sleep(PAUSE_SECONDS)
 
@@ -309,12 +369,45 @@ class Load:
                 lost += 1
         return lost
 
+    async def audit(self) -> tuple[int, int, int]:
+        """(acknowledged writes, those missing, tasks duplicated) over every user's full list.
+
+        Each create has a title of its own, so a title listed twice is a create that made two
+        tasks (a retry the key did not deduplicate)."""
+        acknowledged = missing = duplicated = 0
+        for user in self.users:
+            await self.renew_token(user)
+            listed = await self.list_all(user)
+            ids = collections.Counter(task["id"] for task in listed)
+            titles = collections.Counter(task["title"] for task in listed)
+            acknowledged += len(user.tasks)
+            missing += sum(1 for task_id in user.tasks if ids[task_id] != 1)
+            duplicated += sum(count - 1 for count in titles.values())
+        return acknowledged, missing, duplicated
+
+    async def list_all(self, user: User) -> list[dict[str, Any]]:
+        tasks: list[dict[str, Any]] = []
+        params: dict[str, str | int] = {"limit": 100}
+        while True:
+            response = await self.client.get(
+                f"/api/{user.id}/tasks",
+                params=params,
+                headers={"Authorization": f"Bearer {user.token}"},
+            )
+            response.raise_for_status()
+            tasks.extend(response.json())
+            cursor = response.headers.get("x-next-cursor")
+            if cursor is None:
+                return tasks
+            params = {"limit": 100, "cursor": cursor}
+
 
 def _credentials(user: User) -> dict[str, str]:
     return {"email": user.email, "password": user.password}
 
 
 async def sign_up(client: httpx.AsyncClient, count: int) -> list[User]:
+    """`count` accounts at the auth service, and one through the front end's Better Auth."""
     users = []
     for _ in range(count):
         user = User(email=f"swarm-{uuid.uuid4().hex[:10]}@example.com", password=uuid.uuid4().hex)
@@ -325,22 +418,40 @@ async def sign_up(client: httpx.AsyncClient, count: int) -> list[User]:
         login.raise_for_status()
         user.token = login.json()["access_token"]
         users.append(user)
+    web = User(f"web-{uuid.uuid4().hex[:10]}@example.com", uuid.uuid4().hex, web=True)
+    origin = {"Origin": BASE_URL}  # Better Auth refuses a foreign origin
+    signup = await client.post(
+        "/auth/sign-up/email", json={**_credentials(web), "name": "swarm"}, headers=origin
+    )
+    signup.raise_for_status()
+    web.id = signup.json()["user"]["id"]
+    token = await client.get("/auth/token", headers=origin)  # with the session cookie
+    token.raise_for_status()
+    web.token = token.json()["token"]
+    users.append(web)
     return users
 
 
-async def until_serving(client: httpx.AsyncClient, user: User) -> None:
-    """After a fresh deploy, wait until tokens are accepted: a tasks replica that started
-    before auth answers 401 until its next JWKS fetch (JWKS_RETRY_SECONDS)."""
-    in_a_row = 0
+async def until_serving(client: httpx.AsyncClient, users: list[User]) -> int:
+    """Wait until each user's token is accepted 10 times in a row; the refusals met on the
+    way (right after a deploy there should be none: see todo_shared.jwks.cache)."""
+    refused = 0
     deadline = time.monotonic() + 120
-    while in_a_row < 10:
-        if time.monotonic() > deadline:
-            raise RuntimeError("tasks does not accept the auth service's tokens")
-        response = await client.get(
-            f"/api/{user.id}/tasks", headers={"Authorization": f"Bearer {user.token}"}
-        )
-        in_a_row = in_a_row + 1 if response.status_code == 200 else 0
-        await asyncio.sleep(0.2)
+    for user in users:
+        in_a_row = 0
+        while in_a_row < 10:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"tasks does not accept the tokens of {user.email}")
+            response = await client.get(
+                f"/api/{user.id}/tasks", headers={"Authorization": f"Bearer {user.token}"}
+            )
+            if response.status_code == 200:
+                in_a_row += 1
+            else:
+                in_a_row = 0
+                refused += 1
+                await asyncio.sleep(0.2)
+    return refused
 
 
 # --- the steps ----------------------------------------------------------------------------
@@ -351,9 +462,12 @@ class Outcome:
     name: str
     seconds: float = 0.0
     sent: int = 0
+    first_errors: int = 0
+    retried: int = 0
     failed: int = 0
     written: int = 0
     lost: int = 0
+    duplicated: int = 0
     nodes: dict[str, list[str]] = field(default_factory=dict)
     reasons: collections.Counter[str] = field(default_factory=collections.Counter)
     error: str = ""
@@ -446,7 +560,8 @@ async def exercise(cluster: Cluster) -> list[Outcome]:
         base_url=BASE_URL, timeout=REQUEST_TIMEOUT_SECONDS, limits=limits
     ) as client:
         users = await sign_up(client, 4)
-        await until_serving(client, users[0])
+        refused = await until_serving(client, users)
+        log(f"tokens of both issuers accepted; {refused} refused on the way")
         load = Load(client, users)
         clients = [asyncio.create_task(load.client_loop(n)) for n in range(CLIENTS)]
         outcomes = []
@@ -472,6 +587,8 @@ async def exercise(cluster: Cluster) -> list[Outcome]:
                     name=name,
                     seconds=time.monotonic() - started,
                     sent=tally.sent,
+                    first_errors=tally.first_errors,
+                    retried=tally.retried,
                     failed=tally.failed,
                     written=len(tally.written),
                     lost=await load.lost(tally.written),
@@ -480,18 +597,22 @@ async def exercise(cluster: Cluster) -> list[Outcome]:
                     error=error,
                 )
                 outcomes.append(outcome)
-                log(f"  sent {outcome.sent}, failed {outcome.failed}, lost {outcome.lost} {error}")
+                log(
+                    f"  sent {outcome.sent}, first-attempt errors {outcome.first_errors}, "
+                    f"failed {outcome.failed}, lost {outcome.lost} {error}"
+                )
                 if error:
                     break
         finally:
             load.stopping = True
             await asyncio.gather(*clients, return_exceptions=True)
-        everything = [(u, t) for u in users for t in u.tasks]
+        acknowledged, missing, duplicated = await load.audit()
         outcomes.append(
             Outcome(
-                name="every write, read back at the end",
-                written=len(everything),
-                lost=await load.lost(everything),
+                name="every user's tasks, listed at the end",
+                written=acknowledged,
+                lost=missing,
+                duplicated=duplicated,
             )
         )
     return outcomes
@@ -499,8 +620,8 @@ async def exercise(cluster: Cluster) -> list[Outcome]:
 
 def report(outcomes: list[Outcome]) -> bool:
     print(
-        f"\n{'step':36} {'seconds':>7} {'sent':>6} {'failed':>6} {'writes':>6} {'lost':>4}"
-        "  nodes of auth / tasks"
+        f"\n{'step':38} {'seconds':>7} {'sent':>6} {'1st err':>7} {'failed':>6} {'writes':>6}"
+        f" {'lost':>4} {'dup':>3}  nodes of auth / tasks"
     )
     ok = True
     for o in outcomes:
@@ -508,16 +629,19 @@ def report(outcomes: list[Outcome]) -> bool:
             ",".join(n.removeprefix(f"{PREFIX}-") for n in nodes) for nodes in o.nodes.values()
         )
         print(
-            f"{o.name:36} {o.seconds:>7.0f} {o.sent:>6} {o.failed:>6} {o.written:>6} {o.lost:>4}"
-            f"  {spread}"
+            f"{o.name:38} {o.seconds:>7.0f} {o.sent:>6} {o.first_errors:>7} {o.failed:>6}"
+            f" {o.written:>6} {o.lost:>4} {o.duplicated:>3}  {spread}"
         )
-        for reason, count in o.reasons.most_common(5):
+        for reason, count in o.reasons.most_common(6):
             print(f"    {count} x {reason}")
+        if o.retried:
+            print(f"    {o.retried} create(s) retried with their Idempotency-Key")
         if o.error:
             print(f"    step failed: {o.error}")
-        ok = ok and not o.error and o.failed == 0 and o.lost == 0
+        ok = ok and not o.error and o.failed == 0 and o.lost == 0 and o.duplicated == 0
         ok = ok and all(len(set(nodes)) > 1 for nodes in o.nodes.values())
-    print("\nresult:", "PASS (0 failed, 0 lost, replicas on several nodes)" if ok else "FAIL")
+    verdict = "PASS (0 failed, 0 lost, 0 duplicated, replicas on several nodes)"
+    print("\nresult:", verdict if ok else "FAIL")
     return ok
 
 
@@ -554,6 +678,24 @@ def build_images() -> tuple[str, str]:
             "-",
             stdin=f"FROM {tag}\nLABEL org.todo.swarm-test=rolled\n",
         )
+    log(f"building {FRONTEND_IMAGE}")
+    subprocess.run(
+        [
+            "docker",
+            "build",
+            "-q",
+            "-f",
+            "docker/frontend.Dockerfile",
+            "--build-arg",
+            f"NODE_IMAGE={os.environ.get('NODE_IMAGE', 'node:22-bookworm-slim')}",
+            "-t",
+            FRONTEND_IMAGE,
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     node_image = f"{PREFIX}-node:local"
     log(f"building {node_image}")
     run(
@@ -573,7 +715,10 @@ def deploy(cluster: Cluster) -> None:
         "DOCKER_HOST": cluster.manager,
         "AUTH_IMAGE": IMAGE["auth"],
         "TASKS_IMAGE": IMAGE["tasks"],
+        "FRONTEND_IMAGE": FRONTEND_IMAGE,
         "PROXY_PORT": "8080",
+        # The origin the load uses (Better Auth checks it; its tokens' iss is PUBLIC_URL/auth).
+        "PUBLIC_URL": BASE_URL,
         # The load signs up and logs in from one address; cheap hashes on two shared cores.
         "SIGNUP_IP_LIMIT": "0",
         "SIGNUP_EMAIL_LIMIT": "0",
@@ -597,7 +742,7 @@ def main() -> int:
         cluster.start(node_image)
         defaults = {"POSTGRES": "postgres:17", "REDIS": "redis:7", "NGINX": "nginx:1.27"}
         base_images = [os.environ.get(f"{name}_IMAGE", image) for name, image in defaults.items()]
-        services = [*IMAGE.values(), *ROLLED.values()]
+        services = [*IMAGE.values(), *ROLLED.values(), FRONTEND_IMAGE]
         started = time.monotonic()
         cluster.distribute([*base_images, *services], services)
         log(f"images distributed in {time.monotonic() - started:.0f}s")
