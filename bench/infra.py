@@ -150,37 +150,41 @@ def uvicorn_command(app: str, port: int, workers: int) -> list[str]:
     ]
 
 
-PROXY_TEMPLATE = REPO_ROOT / "proxy" / "templates" / "default.conf.template"
+PROXY_DIR = REPO_ROOT / "proxy"
+PROXY_TEMPLATE = PROXY_DIR / "templates" / "default.conf.template"
+PROXY_UPSTREAMS_SCRIPT = PROXY_DIR / "entrypoint.d" / "40-todo-upstreams.sh"
 
 
-def proxy_config(listen_port: int, auth_url: str, tasks_url: str) -> str:
-    """The stack's nginx configuration with the bench's addresses: its template, with the
-    compose service names replaced by the servers on 127.0.0.1 and no front end.
-
-    Every other line (headers, retries, error pages, body cap, access log) is the stack's.
-    """
+def proxy_template(listen_port: int) -> str:
+    """The stack's nginx template, listening on 127.0.0.1:`listen_port` instead of port 80
+    (the proxy shares the host's network with the servers). Every other line is the stack's."""
     config = PROXY_TEMPLATE.read_text()
-    for old, new in (
-        ("listen 80 default_server;", f"listen 127.0.0.1:{listen_port} default_server;"),
-        ("http://auth:8000", auth_url),
-        ("http://tasks:8000", tasks_url),
-        ("${FRONTEND_URL}", ""),
-    ):
-        if old not in config:
-            raise RuntimeError(f"{PROXY_TEMPLATE} no longer contains {old!r}: update the bench")
-        config = config.replace(old, new)
-    return config
+    old, new = "listen 80 default_server;", f"listen 127.0.0.1:{listen_port} default_server;"
+    if old not in config:
+        raise RuntimeError(f"{PROXY_TEMPLATE} no longer contains {old!r}: update the bench")
+    return config.replace(old, new)
 
 
 class Proxy:
-    """The stack's nginx image (`NGINX_IMAGE`) on the host network in front of the servers."""
+    """The stack's nginx image (`NGINX_IMAGE`) on the host network in front of the servers,
+    started as compose starts it: the template and the upstream watcher mounted, rendered by
+    the image's entrypoint; the watcher resolves the servers' 127.0.0.1 addresses, and there
+    is no front end."""
 
-    def __init__(self, config_path: Path, port: int) -> None:
+    def __init__(self, template_path: Path, port: int, upstreams: dict[str, str]) -> None:
         self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         image = os.environ.get("NGINX_IMAGE", "nginx:1.27")
-        mount = f"{config_path}:/etc/nginx/conf.d/default.conf:ro"
-        command = ["docker", "run", "-d", "--rm", "--network", "host", "-v", mount, image]
+        watcher = f"/docker-entrypoint.d/{PROXY_UPSTREAMS_SCRIPT.name}"
+        spec = " ".join(f"{name}={address}" for name, address in upstreams.items())
+        command = [
+            *("docker", "run", "-d", "--rm", "--network", "host"),
+            *("-e", "FRONTEND_URL=", "-e", "NGINX_ENVSUBST_FILTER=FRONTEND_URL"),
+            *("-e", f"PROXY_UPSTREAMS={spec}"),
+            *("-v", f"{template_path}:/etc/nginx/templates/default.conf.template:ro"),
+            *("-v", f"{PROXY_UPSTREAMS_SCRIPT}:{watcher}:ro"),
+            image,
+        ]
         self.container = subprocess.run(
             command, capture_output=True, text=True, check=True
         ).stdout.strip()

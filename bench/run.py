@@ -352,9 +352,11 @@ class Bench:
     async def proxy_row(self, auth: infra.Server, tasks: infra.Server) -> None:
         """GET list as users meet it: through the stack's nginx, against the direct row."""
         port = free_port()
-        config_path = self.workdir / "proxy.conf"
-        config_path.write_text(infra.proxy_config(port, auth.base_url, tasks.base_url))
-        proxy = infra.Proxy(config_path, port)
+        template_path = self.workdir / "default.conf.template"
+        template_path.write_text(infra.proxy_template(port))
+        servers = {"auth": auth.base_url, "tasks": tasks.base_url}
+        upstreams = {name: url.removeprefix("http://") for name, url in servers.items()}
+        proxy = infra.Proxy(template_path, port, upstreams)
         try:
             await proxy.wait_ready()
             await self.warm(proxy)

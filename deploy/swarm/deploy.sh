@@ -85,7 +85,9 @@ config_hash() { sha256sum "$1" | cut -c1-12; }
 ENTRYPOINT_CONFIG_HASH="$(config_hash deploy/swarm/entrypoint.sh)"
 POSTGRES_INIT_CONFIG_HASH="$(config_hash docker/postgres-init/01-databases.sql)"
 PROXY_TEMPLATE_CONFIG_HASH="$(config_hash proxy/templates/default.conf.template)"
-export ENTRYPOINT_CONFIG_HASH POSTGRES_INIT_CONFIG_HASH PROXY_TEMPLATE_CONFIG_HASH
+PROXY_UPSTREAMS_CONFIG_HASH="$(config_hash proxy/entrypoint.d/40-todo-upstreams.sh)"
+export ENTRYPOINT_CONFIG_HASH POSTGRES_INIT_CONFIG_HASH PROXY_TEMPLATE_CONFIG_HASH \
+    PROXY_UPSTREAMS_CONFIG_HASH
 
 # Without a registry the image names cannot be resolved to digests: use them as they are.
 docker stack deploy --prune --resolve-image "${RESOLVE_IMAGE:-never}" \

@@ -320,9 +320,10 @@ def _proxy_routes() -> dict[str, str]:
     template = (ROOT / "proxy" / "templates" / "default.conf.template").read_text()
     routes = {}
     for path, body in re.findall(r"^    location (/\S*) \{\n(.*?)^    \}", template, re.M | re.S):
-        upstream = re.search(r"proxy_pass \$(\w+)_upstream;", body)
+        # An upstream block (`http://tasks`) or, for the optional front end, a variable.
+        upstream = re.search(r"proxy_pass (?:http://(\w+)|\$(\w+)_upstream);", body)
         if upstream:
-            routes[path] = upstream.group(1)
+            routes[path] = upstream.group(1) or upstream.group(2)
     return routes
 
 

@@ -124,7 +124,10 @@ def test_postgres_stays_with_its_volume_and_the_proxy_uses_host_ports(
     proxy = stack["services"]["proxy"]
     assert [(p["target"], p["mode"]) for p in proxy["ports"]] == [(80, "host")]
     assert proxy["deploy"]["placement"]["constraints"] == ["node.labels.todo.edge == true"]
-    assert [c["target"] for c in proxy["configs"]] == ["/etc/nginx/templates/default.conf.template"]
+    assert [c["target"] for c in proxy["configs"]] == [
+        "/etc/nginx/templates/default.conf.template",
+        "/docker-entrypoint.d/40-todo-upstreams.sh",
+    ]
     assert proxy["environment"]["FRONTEND_URL"] == "http://frontend:3000"
 
 
@@ -134,6 +137,7 @@ def test_configs_are_the_repository_files(stack: dict[str, Any]) -> None:
         "entrypoint": SWARM_DIR / "entrypoint.sh",
         "postgres_init": ROOT / "docker" / "postgres-init" / "01-databases.sql",
         "proxy_template": ROOT / "proxy" / "templates" / "default.conf.template",
+        "proxy_upstreams": ROOT / "proxy" / "entrypoint.d" / "40-todo-upstreams.sh",
     }
     assert all(path.is_file() for path in files.values())
 

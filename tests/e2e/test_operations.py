@@ -5,6 +5,7 @@ Each test leaves the stack healthy (dependencies started again) for the next one
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
 from typing import Any
@@ -118,6 +119,55 @@ def test_a_create_whose_answer_was_lost_is_retried_safely(scaled: Stack) -> None
     assert bad.status_code == 400
     listed = scaled.client.get(user.tasks_path, headers=user.headers)
     assert (listed.headers["X-Total-Count"], listed.json()) == ("1", [lost])
+
+
+def _proxy_upstreams(stack: Stack, trace: str) -> set[str]:
+    """The replica addresses the proxy's access log shows for requests tagged `trace`."""
+    log = stack.run("logs", "--no-log-prefix", "proxy")
+    return {line.split("upstream=")[1].split()[0] for line in log.splitlines() if trace in line}
+
+
+def test_tasks_scale_down_and_up_under_reads_without_a_proxy_restart(scaled: Stack) -> None:
+    """The proxy keeps connections to the replicas open and learns of them from DNS: scaling
+    tasks 2 -> 1 -> 2 while reads stream through it fails none, and the new replica gets
+    requests, with the proxy never restarted."""
+    user = scaled.new_user()
+    proxy_started = scaled.started_at("proxy")
+    statuses: Counter[int | str] = Counter()
+    stop = threading.Event()
+
+    def read() -> None:
+        with httpx.Client(base_url=scaled.client.base_url, timeout=30) as client:
+            while not stop.is_set():
+                try:
+                    response = client.get(user.tasks_path, headers=user.headers)
+                    statuses[response.status_code] += 1
+                except httpx.TransportError as error:
+                    statuses[type(error).__name__] += 1
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for count in (1, REPLICAS):
+            scaled.scale = {**scaled.scale, "tasks": count}
+            scaled.up("--no-recreate")
+    finally:
+        stop.set()
+        reader.join()
+    assert statuses[200] > 0, statuses
+    assert set(statuses) == {200}, statuses
+    assert len(scaled.container_ids("tasks")) == REPLICAS
+    assert scaled.started_at("proxy") == proxy_started
+
+    trace = f"e2e-rescale-{uuid.uuid4().hex[:8]}"
+
+    def both_replicas_answer() -> bool:
+        for i in range(10):
+            headers = {**user.headers, "X-Request-ID": f"{trace}-{i}"}
+            assert scaled.client.get(user.tasks_path, headers=headers).status_code == 200
+        return len(_proxy_upstreams(scaled, trace)) == REPLICAS
+
+    wait_until(both_replicas_answer, 30, "the proxy to send requests to the new replica")
 
 
 def test_key_rotation_keeps_issued_tokens_valid(scaled: Stack) -> None:
