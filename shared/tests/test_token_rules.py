@@ -18,7 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pydantic import ValidationError
 
 from tests.support.issuer import TestIssuer
-from todo_shared.jwks.keys import JwksError, parse_jwks
+from todo_shared.jwks.cache import JwksCache, KeysUnavailable
+from todo_shared.jwks.keys import JwksError, VerificationKey, parse_jwks
 from todo_shared.settings import VerifierSettings
 from todo_shared.tokens import InvalidToken, TokenVerifier
 
@@ -313,3 +314,73 @@ def test_parse_jwks_keeps_only_public_signing_keys_of_allowed_types(issuer: Test
 def test_parse_jwks_refuses_documents_without_usable_keys(document: Any) -> None:
     with pytest.raises(JwksError):
         parse_jwks(document, ["EdDSA"])
+
+
+# A verified token is remembered (TokenVerifier): what can change between two requests of the
+# same token is still checked on every one of them.
+
+
+async def test_a_remembered_token_is_refused_once_it_expires(
+    issuer: TestIssuer, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = issuer.mint("user-1", exp=_now() + 60)
+    assert (await verifier.verify(token)).subject == "user-1"
+    assert (await verifier.verify(token)).subject == "user-1"  # remembered
+
+    later = time.time() + 200
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(InvalidToken, match="expired"):
+        await verifier.verify(token)
+
+
+async def test_a_remembered_token_is_refused_when_its_keys_are_unavailable(
+    issuer: TestIssuer, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = issuer.mint("user-1")
+    await verifier.verify(token)
+
+    async def unavailable(self: JwksCache, kid: str) -> VerificationKey:
+        raise KeysUnavailable("past JWKS_MAX_STALENESS_SECONDS")
+
+    monkeypatch.setattr(JwksCache, "get", unavailable)
+    with pytest.raises(InvalidToken, match="signing keys unavailable"):
+        await verifier.verify(token)
+
+
+async def test_a_remembered_token_is_verified_again_when_its_kid_names_another_key(
+    issuer: TestIssuer, verifier: TokenVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The issuer published a different key under the same kid: the token's signature is
+    checked against it, and fails."""
+    token = issuer.mint("user-1")
+    await verifier.verify(token)
+    public = jwt.algorithms.OKPAlgorithm.to_jwk(Ed25519PrivateKey.generate().public_key())
+    jwk = {**json.loads(public), "kid": issuer.kid, "alg": "EdDSA", "use": "sig"}
+    replacement = parse_jwks({"keys": [jwk]}, ["EdDSA"])[issuer.kid]
+
+    async def replaced(self: JwksCache, kid: str) -> VerificationKey:
+        return replacement
+
+    monkeypatch.setattr(JwksCache, "get", replaced)
+    with pytest.raises(InvalidToken, match="bad signature"):
+        await verifier.verify(token)
+
+
+async def test_remembered_tokens_are_bounded(
+    issuer: TestIssuer, make_settings: Callable[..., VerifierSettings]
+) -> None:
+    settings = make_settings(issuer)
+    verifier = TokenVerifier(
+        settings,
+        {issuer.issuer: JwksCache(settings, settings.trusted_issuers[0], None)},
+        remembered=3,
+    )
+    try:
+        tokens = [issuer.mint(f"user-{i}") for i in range(5)]
+        for token in tokens:
+            await verifier.verify(token)
+        assert list(verifier._verified) == tokens[2:]  # the oldest forgotten first
+        for i, token in enumerate(tokens):  # and a forgotten one is verified from scratch
+            assert (await verifier.verify(token)).subject == f"user-{i}"
+    finally:
+        await verifier.aclose()

@@ -12,6 +12,11 @@ key's type (and stated `alg`) permits.
 The token is parsed once, here: its `iss` must be read before a key can be chosen, and PyJWT
 would parse (and leniently accept) every segment again. PyJWT still supplies the keys and the
 signature algorithms (`PyJWK`).
+
+A client sends the same token with every request until it expires, so the verifier remembers
+the tokens it verified (see `TokenVerifier`): the parsing and the signature check, a third of
+a list request's own work, are not repeated, while everything that can change between two
+requests of the same token still is.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from redis.asyncio import Redis
 
 from todo_shared.app import CheckReport, ServiceState, service_state
 from todo_shared.jwks.cache import JwksCache, KeysUnavailable, UnknownKey
+from todo_shared.jwks.keys import VerificationKey
 from todo_shared.settings import VerifierSettings
 
 MAX_KID_LENGTH = 256
@@ -97,14 +103,39 @@ class _Issuer:
     keys: JwksCache
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """What a token's full verification established: its signed claims, by which key."""
+
+    claims: dict[str, Any]
+    issuer: _Issuer
+    kid: str
+    key: VerificationKey
+    expires: float  # its `exp`: forgotten then
+
+
 class TokenVerifier:
     """Verifies bearer tokens against their issuer's JWKS (see `todo_shared.jwks`).
 
     The token's `iss` picks one of the trusted issuers before any key is looked up, so an
     unknown issuer costs no fetch, and a key is only ever taken from that issuer's JWKS.
+
+    A token that passed is remembered, keyed by the whole token (any other string, one
+    character apart, is verified from scratch), until its `exp`, at most `remembered` of them
+    (the oldest forgotten first). Its signature and its parsing stand as long as the token's
+    bytes do; what may change is checked again on every request: the key must still be the
+    very key the issuer's cache holds under its `kid` (so a key that left the JWKS, or keys
+    past JWKS_MAX_STALENESS_SECONDS, end its tokens as before), and `exp`, `nbf`, `iat`,
+    the lifetime, `aud` and `sub` are checked against the clock as for a new token.
     """
 
-    def __init__(self, settings: VerifierSettings, keys: Mapping[str, JwksCache]) -> None:
+    def __init__(
+        self,
+        settings: VerifierSettings,
+        keys: Mapping[str, JwksCache],
+        *,
+        remembered: int = 4096,
+    ) -> None:
         self._issuers = {
             trusted.issuer: _Issuer(trusted.audience, keys[trusted.issuer])
             for trusted in settings.trusted_issuers
@@ -113,10 +144,18 @@ class TokenVerifier:
         self._leeway = settings.jwt_leeway_seconds
         self._max_lifetime = settings.jwt_max_lifetime_seconds
         self._max_bytes = settings.jwt_max_token_bytes
+        self._remembered = remembered
+        self._verified: dict[str, _Verified] = {}
 
     async def verify(self, token: str) -> VerifiedToken:
         if len(token) > self._max_bytes:
             raise InvalidToken("token larger than JWT_MAX_TOKEN_BYTES")
+        known = self._verified.get(token)
+        if known is not None:
+            if known.expires > time.time() and await self._key_unchanged(known):
+                subject = self._check_claims(known.claims, known.issuer.audience)
+                return VerifiedToken(subject=subject, claims=known.claims)
+            del self._verified[token]  # verified from scratch below, refused there if need be
         compact = _COMPACT.fullmatch(token)
         if compact is None:
             raise InvalidToken("padded base64url" if "=" in token else "malformed token")
@@ -148,7 +187,20 @@ class TokenVerifier:
         signing_input = token[: compact.end(2)].encode()
         if not jwk.Algorithm.verify(signing_input, jwk.key, signature):
             raise InvalidToken("bad signature")
-        return VerifiedToken(subject=self._check_claims(claims, issuer.audience), claims=claims)
+        subject = self._check_claims(claims, issuer.audience)
+        self._remember(token, _Verified(claims, issuer, kid, key, float(claims["exp"])))
+        return VerifiedToken(subject=subject, claims=claims)
+
+    async def _key_unchanged(self, known: _Verified) -> bool:
+        try:
+            return await known.issuer.keys.get(known.kid) is known.key
+        except (UnknownKey, KeysUnavailable):
+            return False
+
+    def _remember(self, token: str, verified: _Verified) -> None:
+        if len(self._verified) >= self._remembered:
+            del self._verified[next(iter(self._verified))]
+        self._verified[token] = verified
 
     def _check_claims(self, claims: dict[str, Any], audience: str) -> str:
         """The subject of signed claims that are valid now (`iss` is settled by then)."""
