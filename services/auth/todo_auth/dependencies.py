@@ -12,7 +12,9 @@ from todo_auth.state import AuthState
 from todo_shared.app import service_state
 
 
-def get_state(request: Request) -> AuthState:
+# `async def` though they never wait: FastAPI runs a plain `def` dependency in its thread
+# pool, a thread hop per request.
+async def get_state(request: Request) -> AuthState:
     return service_state(request.app, AuthState)
 
 
@@ -36,7 +38,7 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def get_client_ip(request: Request) -> str:
+async def get_client_ip(request: Request) -> str:
     """Set by the shared middleware, which believes X-Forwarded-For only from trusted proxies."""
     client_ip: str = request.state.client_ip
     return client_ip
