@@ -60,6 +60,7 @@ render() {
 render || true
 
 (
+    set +e   # one failed turn (a full disk, say) must not end the watching
     pending=false
     while sleep "$poll"; do
         if render; then
