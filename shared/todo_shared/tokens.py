@@ -155,7 +155,9 @@ class TokenVerifier:
             if known.expires > time.time() and await self._key_unchanged(known):
                 subject = self._check_claims(known.claims, known.issuer.audience)
                 return VerifiedToken(subject=subject, claims=known.claims)
-            del self._verified[token]  # verified from scratch below, refused there if need be
+            # Verified from scratch below (and refused there if need be); another request with
+            # the same token may have dropped it already while this one awaited the key.
+            self._verified.pop(token, None)
         compact = _COMPACT.fullmatch(token)
         if compact is None:
             raise InvalidToken("padded base64url" if "=" in token else "malformed token")
