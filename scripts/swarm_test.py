@@ -64,6 +64,8 @@ REQUEST_TIMEOUT_SECONDS = 30.0
 # A create that met one of these is retried once with its Idempotency-Key, after this pause.
 RETRIED_STATUSES = (502, 503)
 RETRY_PAUSE_SECONDS = 0.5
+# How often the web user's token is renewed (Better Auth's tokens live 15 minutes).
+WEB_TOKEN_RENEW_SECONDS = 60.0
 CONVERGE_TIMEOUT_SECONDS = 240.0
 # Rounds of the kill step (SIGKILL a tasks and an auth replica, wait until replaced).
 KILL_ROUNDS = 3
@@ -234,6 +236,7 @@ class User:
     token: str = ""
     # Signed up through the front end's Better Auth (its token comes from /auth/token).
     web: bool = False
+    renewed_at: float = 0.0  # monotonic; when a web user's token was last renewed
     tasks: list[str] = field(default_factory=list)
 
 
@@ -321,12 +324,17 @@ class Load:
         tally.reasons[f"POST {{user}}/tasks, failed: {what}"] += 1
         return None
 
-    async def renew_token(self, user: User) -> None:
-        """A login at the auth service, or for a web user a token from Better Auth."""
+    async def renew_token(self, user: User, *, now: bool = False) -> None:
+        """A login at the auth service, or for a web user a token from Better Auth, which a
+        browser asks for once per token lifetime: here once a minute at most (Better Auth
+        limits each address to 100 calls in a window that every call extends)."""
         if user.web:
+            if not now and time.monotonic() - user.renewed_at < WEB_TOKEN_RENEW_SECONDS:
+                return
             renewed = await self.call("GET", "/auth/token", 200, headers={"Origin": BASE_URL})
             if renewed is not None:
                 user.token = renewed.json()["token"]
+                user.renewed_at = time.monotonic()
             return
         login = await self.call("POST", "/api/auth/login", 200, json=_credentials(user))
         if login is not None:
@@ -378,7 +386,7 @@ class Load:
         tasks (a retry the key did not deduplicate)."""
         acknowledged = missing = duplicated = 0
         for user in self.users:
-            await self.renew_token(user)
+            await self.renew_token(user, now=True)
             listed = await self.list_all(user)
             ids = collections.Counter(task["id"] for task in listed)
             titles = collections.Counter(task["title"] for task in listed)
@@ -430,6 +438,7 @@ async def sign_up(client: httpx.AsyncClient, count: int) -> list[User]:
     token = await client.get("/auth/token", headers=origin)  # with the session cookie
     token.raise_for_status()
     web.token = token.json()["token"]
+    web.renewed_at = time.monotonic()
     users.append(web)
     return users
 
