@@ -24,9 +24,13 @@ if [ "$delay" = 0 ]; then
     exec "$@"
 fi
 
+# The trap is set before the program starts (which gets the default handlers), so a SIGTERM
+# that comes first is passed on once it runs, rather than killing this shell alone.
+child= stopping=
+trap 'sleep "$delay"; if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; else stopping=1; fi' TERM INT
 "$@" &
 child=$!
-trap 'sleep "$delay"; kill -TERM "$child" 2>/dev/null || true' TERM INT
+[ -z "$stopping" ] || kill -TERM "$child" 2>/dev/null || true
 set +e
 while :; do
     wait "$child"
