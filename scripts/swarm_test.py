@@ -9,14 +9,16 @@ it scales tasks and auth up and down, rolls a new image of each (start-first), d
 worker and kills a replica of each service (three rounds). The web front end runs too: one
 of the load's users signed up through its Better Auth, whose tokens tasks must accept.
 
-The load is a well-behaved client: each create carries an `Idempotency-Key` and is retried
-once, with the same key, after a 502, a 503 or a transport error (as the front end's client
-does). Per step it prints the requests sent, the errors seen on a first attempt, the
-requests that still failed (any unexpected status or transport error, after the retry for a
-create), and the acknowledged writes that cannot be read back. At the end every user's
-tasks are listed: each acknowledged write must be there exactly once, and no create may have
-made two tasks. Exit status 0 only when no request failed, no write was lost or duplicated,
-and auth and tasks had replicas on more than one node in every step.
+The load is a well-behaved client: every request that is safe to send twice (reads, the
+`{"completed": true}` PATCH, creates, each with an `Idempotency-Key`) is sent once more
+after a 502, a 503 or a transport error, as a browser resends a request whose connection
+closed unanswered and as the front end's client retries a create. Per step it prints the
+requests sent, the errors seen on a first attempt, the requests that still failed (any
+unexpected status or transport error, after that one retry), and the acknowledged writes
+that cannot be read back. At the end every user's tasks are listed: each acknowledged write
+must be there exactly once, and no create may have made two tasks. Exit status 0 only when
+no request failed, no write was lost or duplicated, and auth and tasks had replicas on more
+than one node in every step.
 
 Environment: SWARM_TEST_PORT (default 18080) is the 127.0.0.1 port of the proxy;
 SWARM_TEST_KEEP=1 leaves the cluster running afterwards (remove it with
@@ -243,7 +245,7 @@ class User:
 @dataclass
 class Tally:
     sent: int = 0
-    first_errors: int = 0  # requests whose first attempt failed (creates are then retried)
+    first_errors: int = 0  # requests whose first attempt failed (repeatable ones are then retried)
     retried: int = 0
     failed: int = 0  # requests that failed in the end
     reasons: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -281,48 +283,53 @@ class Load:
             return type(error).__name__
 
     async def call(
-        self, method: str, path: str, expected: int, user: User | None = None, **options: Any
+        self,
+        method: str,
+        path: str,
+        expected: int,
+        user: User | None = None,
+        *,
+        repeatable: bool = False,
+        **options: Any,
     ) -> httpx.Response | None:
-        """A request without a retry: its first error is its failure."""
+        """A request, counted. A `repeatable` one (a read, a write of absolute values, a create
+        with an Idempotency-Key: sending it twice does what sending it once does) is sent once
+        more after a 502/503 or a transport error, as a browser resends a request whose
+        connection closed unanswered (RFC 9110, 9.2.2); any other's first error is its failure."""
         tally = self.tally
         tally.sent += 1
-        outcome = await self.attempt(method, path, user, **options)
-        if isinstance(outcome, httpx.Response) and outcome.status_code == expected:
-            return outcome
-        tally.first_errors += 1
-        tally.failed += 1
-        what = outcome if isinstance(outcome, str) else outcome.status_code
-        tally.reasons[f"{_route(method, path, user)}: {what}"] += 1
-        return None
-
-    async def create(self, user: User, title: str) -> httpx.Response | None:
-        """POST a task with an Idempotency-Key; after a 502/503 or a transport error (the
-        request may or may not have reached a replica) retry once with the same key."""
-        tally = self.tally
-        tally.sent += 1
-        path = f"/api/{user.id}/tasks"
-        key = uuid.uuid4().hex
+        route = _route(method, path, user)
         outcome: httpx.Response | str = ""
-        for attempt in range(2):
+        for attempt in range(2 if repeatable else 1):
             if attempt:
                 tally.retried += 1
                 await asyncio.sleep(RETRY_PAUSE_SECONDS)
-            outcome = await self.attempt(
-                "POST", path, user, json={"title": title}, headers={"Idempotency-Key": key}
-            )
-            if isinstance(outcome, httpx.Response) and outcome.status_code == 201:
+            outcome = await self.attempt(method, path, user, **options)
+            if isinstance(outcome, httpx.Response) and outcome.status_code == expected:
                 return outcome
             what = outcome if isinstance(outcome, str) else outcome.status_code
             if attempt == 0:
                 tally.first_errors += 1
-                tally.reasons[f"POST {{user}}/tasks, first attempt: {what}"] += 1
-            retryable = isinstance(outcome, str) or outcome.status_code in RETRIED_STATUSES
-            if not retryable:
+                if repeatable:
+                    tally.reasons[f"{route}, first attempt: {what}"] += 1
+            if not (isinstance(outcome, str) or outcome.status_code in RETRIED_STATUSES):
                 break
         tally.failed += 1
         what = outcome if isinstance(outcome, str) else outcome.status_code
-        tally.reasons[f"POST {{user}}/tasks, failed: {what}"] += 1
+        tally.reasons[f"{route}{', failed' if repeatable else ''}: {what}"] += 1
         return None
+
+    async def create(self, user: User, title: str) -> httpx.Response | None:
+        """POST a task with an Idempotency-Key, so that its retry cannot make a second task."""
+        return await self.call(
+            "POST",
+            f"/api/{user.id}/tasks",
+            201,
+            user,
+            repeatable=True,
+            json={"title": title},
+            headers={"Idempotency-Key": uuid.uuid4().hex},
+        )
 
     async def renew_token(self, user: User, *, now: bool = False) -> None:
         """A login at the auth service, or for a web user a token from Better Auth, which a
@@ -331,7 +338,9 @@ class Load:
         if user.web:
             if not now and time.monotonic() - user.renewed_at < WEB_TOKEN_RENEW_SECONDS:
                 return
-            renewed = await self.call("GET", "/auth/token", 200, headers={"Origin": BASE_URL})
+            renewed = await self.call(
+                "GET", "/auth/token", 200, repeatable=True, headers={"Origin": BASE_URL}
+            )
             if renewed is not None:
                 user.token = renewed.json()["token"]
                 user.renewed_at = time.monotonic()
@@ -353,14 +362,17 @@ class Load:
                 user.tasks.append(task_id)
                 self.tally.written.append((user, task_id))
             await asyncio.sleep(PAUSE_SECONDS)
-            await self.call("GET", base, 200, user, params={"limit": 20})
+            await self.call("GET", base, 200, user, repeatable=True, params={"limit": 20})
             if user.tasks:
                 task = rng.choice(user.tasks)
-                await self.call("PATCH", f"{base}/{task}/complete", 200, user)
+                done = {"completed": True}  # a value, not a toggle: safe to send twice
+                await self.call(
+                    "PATCH", f"{base}/{task}/complete", 200, user, repeatable=True, json=done
+                )
             await asyncio.sleep(PAUSE_SECONDS)
             if iteration % 4 == 0:  # the issuers: a new token, and the auth service's JWKS
                 await self.renew_token(user)
-                await self.call("GET", "/.well-known/jwks.json", 200)
+                await self.call("GET", "/.well-known/jwks.json", 200, repeatable=True)
             await asyncio.sleep(PAUSE_SECONDS)
 
     async def lost(self, written: list[tuple[User, str]]) -> int:
@@ -653,7 +665,7 @@ def report(outcomes: list[Outcome]) -> bool:
         for reason, count in o.reasons.most_common(6):
             print(f"    {count} x {reason}")
         if o.retried:
-            print(f"    {o.retried} create(s) retried with their Idempotency-Key")
+            print(f"    {o.retried} request(s) sent a second time")
         if o.error:
             print(f"    step failed: {o.error}")
         ok = ok and not o.error and o.failed == 0 and o.lost == 0 and o.duplicated == 0
