@@ -9,16 +9,9 @@ from fastapi import Depends, Request
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo_auth.state import AuthState
-from todo_shared.app import service_state
+from todo_shared.app import state_dependency
 
-
-# `async def` though they never wait: FastAPI runs a plain `def` dependency in its thread
-# pool, a thread hop per request.
-async def get_state(request: Request) -> AuthState:
-    return service_state(request.app, AuthState)
-
-
-StateDep = Annotated[AuthState, Depends(get_state)]
+StateDep = Annotated[AuthState, Depends(state_dependency(AuthState))]
 
 
 async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
@@ -38,7 +31,7 @@ async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-async def get_client_ip(request: Request) -> str:
+async def get_client_ip(request: Request) -> str:  # async: see `state_dependency`
     """Set by the shared middleware, which believes X-Forwarded-For only from trusted proxies."""
     client_ip: str = request.state.client_ip
     return client_ip

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Path, Request
 
-from todo_shared.app import service_state
+from todo_shared.app import state_dependency
 from todo_shared.errors import Forbidden
 from todo_shared.security import AuthenticatedRoute
 from todo_shared.tokens import VerifiedToken
@@ -38,17 +38,10 @@ async def owner_id(request: Request, user_id: Annotated[str, Path()]) -> str:
 OwnerId = Annotated[str, Depends(owner_id)]
 
 
-# These dependencies are `async def` though they never wait: FastAPI runs a plain `def`
-# dependency in its thread pool, two thread hops on every request (a tenth of a list
-# request's CPU, measured with py-spy).
-async def get_state(request: Request) -> TasksState:
-    return service_state(request.app, TasksState)
+StateDep = Annotated[TasksState, Depends(state_dependency(TasksState))]
 
 
-StateDep = Annotated[TasksState, Depends(get_state)]
-
-
-async def get_database(state: StateDep) -> Database:
+async def get_database(state: StateDep) -> Database:  # async: see `state_dependency`
     return state.database
 
 
