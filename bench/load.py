@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -28,6 +29,18 @@ class LoadResult:
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @classmethod
+    def combined(cls, results: list[LoadResult]) -> LoadResult:
+        """Several runs of one load as one: requests, time and errors summed; the median
+        run's p50 and the worst run's p99 (percentiles of separate runs do not add up)."""
+        return cls(
+            requests=sum(r.requests for r in results),
+            seconds=sum(r.seconds for r in results),
+            errors=sum(r.errors for r in results),
+            p50_ms=statistics.median(r.p50_ms for r in results),
+            p99_ms=max(r.p99_ms for r in results),
+        )
 
 
 def ensure_wrk() -> str:

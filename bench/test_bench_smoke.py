@@ -23,6 +23,7 @@ LOAD_ROWS = {
     "POST signup (hashes/s = req/s)",
     "POST login (hashes/s = req/s)",
     "GET list through nginx",
+    "  direct, alternating with it",
     "200-task user: first page",
     "200-task user: last page by offset",
     "200-task user: completed=true page",
