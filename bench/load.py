@@ -32,14 +32,14 @@ class LoadResult:
 
     @classmethod
     def combined(cls, results: list[LoadResult]) -> LoadResult:
-        """Several runs of one load as one: requests, time and errors summed; the median
-        run's p50 and the worst run's p99 (percentiles of separate runs do not add up)."""
+        """Several runs of one load as one: requests, time and errors summed, and the runs'
+        median p50 and p99 (percentiles of separate runs do not add up)."""
         return cls(
             requests=sum(r.requests for r in results),
             seconds=sum(r.seconds for r in results),
             errors=sum(r.errors for r in results),
             p50_ms=statistics.median(r.p50_ms for r in results),
-            p99_ms=max(r.p99_ms for r in results),
+            p99_ms=statistics.median(r.p99_ms for r in results),
         )
 
 

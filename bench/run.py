@@ -55,7 +55,7 @@ class Config:
     callers: int = 100
     seconds: float = 10.0
     warmup_seconds: float = 2.0
-    proxy_rounds: int = 3
+    rounds: int = 3
     connections: int = 32
     auth_connections: int = 16
     storm_connections: int = 16
@@ -93,7 +93,7 @@ def parse_args(argv: list[str] | None) -> Config:
     )
     parser.add_argument("--wrk-threads", type=int, help="wrk threads (1)")
     parser.add_argument(
-        "--proxy-rounds", type=int, help="alternating direct/nginx pairs of the proxy row (3)"
+        "--rounds", type=int, help="alternating runs of each side of a throughput ratio (3)"
     )
     parser.add_argument("--json", type=Path, dest="json_path", help="also write rows as JSON")
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs")
@@ -107,7 +107,7 @@ def parse_args(argv: list[str] | None) -> Config:
             callers=5,
             seconds=2.0,
             warmup_seconds=0.0,
-            proxy_rounds=1,
+            rounds=1,
             connections=8,
             auth_connections=4,
             storm_connections=4,
@@ -326,22 +326,38 @@ class Bench:
             elapsed = time.monotonic() - started
         self.jwks_row(auth.log_path, elapsed)
 
+    async def alternate(
+        self, ours: infra.Server | infra.Proxy, theirs: infra.Server | infra.Proxy
+    ) -> tuple[LoadResult, LoadResult, str]:
+        """The list load on `theirs` then on `ours`, `rounds` times: both sides combined, and
+        each round's ratio.
+
+        On two shared cores one 10 s row can run 20% faster or slower than the next for no
+        reason of its own: a throughput ratio of a single pair of rows says as much about that
+        drift as about the two servers, so the pairs alternate and the ratio is of totals.
+        """
+        await self.warm(theirs)
+        await self.warm(ours)
+        their_runs: list[LoadResult] = []
+        our_runs: list[LoadResult] = []
+        for _ in range(self.config.rounds):
+            their_runs.append(await self.tasks_load(theirs, "list"))
+            our_runs.append(await self.tasks_load(ours, "list"))
+        rounds = " ".join(
+            f"{one.rps / other.rps if other.rps else 0.0:.2f}"
+            for one, other in zip(our_runs, their_runs, strict=True)
+        )
+        return LoadResult.combined(our_runs), LoadResult.combined(their_runs), rounds
+
     async def list_vs_ceiling(self, tasks: infra.Server, workers: int, jwks: str) -> None:
         ceiling = self.start_ceiling(workers, jwks)
         try:
             # Any answer means the pool is up (uvicorn serves after the lifespan started).
             await ceiling.wait_ready("/api/-/tasks", status=401, timeout_seconds=30)
-        except RuntimeError:
-            ceiling.stop()
-            raise
-        try:
-            await self.warm(ceiling)
-            ceiling_result = await self.tasks_load(ceiling, "list")
+            ours, theirs, rounds = await self.alternate(tasks, ceiling)
         finally:
             ceiling.stop()
-        await self.warm(tasks)
-        ours = await self.tasks_load(tasks, "list")
-        ratio = ours.rps / ceiling_result.rps if ceiling_result.rps else 0.0
+        ratio = ours.rps / theirs.rps if theirs.rps else 0.0
         conns = self.config.connections
         self.rows.append(
             Row(
@@ -349,45 +365,29 @@ class Bench:
                 ours,
                 workers,
                 conns,
-                compared=f"{ratio:.2f}x ceiling",
+                compared=f"{ratio:.2f}x ceiling ({self.rounds_note(rounds)})",
                 target=f">= {LIST_VS_CEILING}x",
                 passed=ratio >= LIST_VS_CEILING,
             )
         )
-        self.rows.append(Row("  ceiling GET list", ceiling_result, workers, conns))
+        self.rows.append(Row("  ceiling GET list", theirs, workers, conns))
         self.idle_list = ours
 
     async def proxy_row(self, auth: infra.Server, tasks: infra.Server) -> None:
         """GET list as users meet it: through the stack's nginx, against the same load sent
-        straight to the same server.
-
-        The two alternate, `proxy_rounds` times each, and the ratio is of their totals: on
-        two shared cores one 10 s row can run 20% faster or slower than the next for no
-        reason of its own, so a single pair of rows says more about that drift than about
-        the proxy.
-        """
+        straight to the same server."""
         port = free_port()
         template_path = self.workdir / "default.conf.template"
         template_path.write_text(infra.proxy_template(port))
         servers = {"auth": auth.base_url, "tasks": tasks.base_url}
         upstreams = {name: url.removeprefix("http://") for name, url in servers.items()}
         proxy = infra.Proxy(template_path, port, upstreams)
-        directs: list[LoadResult] = []
-        proxieds: list[LoadResult] = []
         try:
             await proxy.wait_ready()
-            await self.warm(proxy)
-            for _ in range(self.config.proxy_rounds):
-                directs.append(await self.tasks_load(tasks, "list"))
-                proxieds.append(await self.tasks_load(proxy, "list"))
+            proxied, direct, rounds = await self.alternate(proxy, tasks)
         finally:
             proxy.stop()
-        direct, proxied = LoadResult.combined(directs), LoadResult.combined(proxieds)
         ratio = proxied.rps / direct.rps if direct.rps else 0.0
-        rounds = " ".join(
-            f"{one.rps / other.rps if other.rps else 0.0:.2f}"
-            for other, one in zip(directs, proxieds, strict=True)
-        )
         workers, conns = self.config.production_workers, self.config.connections
         self.rows.append(
             Row(
@@ -395,12 +395,15 @@ class Bench:
                 proxied,
                 workers,
                 conns,
-                compared=f"{ratio:.2f}x direct (rounds: {rounds})",
+                compared=f"{ratio:.2f}x direct ({self.rounds_note(rounds)})",
                 target=f">= {PROXY_VS_DIRECT}x",
                 passed=ratio >= PROXY_VS_DIRECT,
             )
         )
         self.rows.append(Row("  direct, alternating with it", direct, workers, conns))
+
+    def rounds_note(self, rounds: str) -> str:
+        return f"rounds {rounds}" if self.config.rounds > 1 else "1 round"
 
     async def big_user_rows(self, tasks: infra.Server, big: seed.Caller) -> None:
         """One user holding `big_user_tasks` tasks: pages near the top, at the end by offset,
