@@ -73,6 +73,16 @@ class Stack:
             )
         return result.stdout
 
+    def proxy_log(self, until: str) -> str:
+        """The proxy's access log once it shows `until` (a request id): nginx writes the log
+        a few KiB at a time, at least once a second, so the latest lines come a moment late."""
+
+        def written() -> str | None:
+            log = self.run("logs", "--no-log-prefix", "proxy")
+            return log if until in log else None
+
+        return wait_until(written, 10, f"the proxy's access log line of {until}")
+
     def up(self, *args: str, timeout: float = 300) -> None:
         """`up -d --wait` at the current scale (a bare `up` would scale replicas back to one),
         then wait until every replica is ready."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime
 
 import jwt
@@ -74,8 +75,14 @@ def test_a_users_whole_journey(stack: Stack) -> None:
     assert client.get(user.tasks_path, headers=user.headers).json() == []
 
     # Nothing of the user's secrets reached a log line of any container on the way.
-    wrong = client.post("/api/auth/login", json={"email": user.email, "password": "wrong pass"})
+    last = f"e2e-secrets-{uuid.uuid4().hex[:8]}"
+    wrong = client.post(
+        "/api/auth/login",
+        json={"email": user.email, "password": "wrong pass"},
+        headers={"X-Request-ID": last},
+    )
     assert wrong.status_code == 401
+    stack.proxy_log(until=last)  # every line of this test's requests is written
     logs = stack.run("logs", "--no-log-prefix", "auth", "tasks", "proxy")
     assert '"path": "/api/auth/login", "status": 401' in logs  # the lines are there to read
     for secret in (PASSWORD, "wrong pass", user.token, user.token.split(".")[2], "$2b$"):
@@ -161,7 +168,7 @@ def test_the_proxy_routes_caps_bodies_and_forwards_client_details(stack: Stack) 
     assert entry["client_ip"] not in (proxy_ip, forged_ip)
     proxy_line = next(
         line
-        for line in stack.run("logs", "--no-log-prefix", "proxy").splitlines()
+        for line in stack.proxy_log(until=f"request_id={request_id}").splitlines()
         if f"request_id={request_id}" in line
     )
     assert proxy_line.split()[0] == entry["client_ip"]

@@ -85,7 +85,7 @@ def test_replicas_share_the_traffic_and_the_keys(scaled: Stack) -> None:
     assert listed.headers["X-Total-Count"] == "25"
 
     upstreams: dict[str, set[str]] = {"auth": set(), "tasks": set()}
-    for line in scaled.run("logs", "--no-log-prefix", "proxy").splitlines():
+    for line in scaled.proxy_log(until=f"request_id={trace}-99").splitlines():
         if trace in line:
             service = "auth" if "/api/auth/" in line else "tasks"
             upstreams[service].add(line.split("upstream=")[1].split()[0])
