@@ -403,3 +403,60 @@ async def test_a_failed_refetch_holds_back_the_next_one_for_the_retry_interval_o
     assert (await second.verify(rotated)).subject == "user-7"
     assert (await first.verify(rotated)).subject == "user-7"
     assert issuer.fetch_count == 3
+
+
+async def test_replicas_past_their_ttl_at_once_refresh_with_one_fetch(
+    issuer: TestIssuer, make_settings: MakeSettings, make_verifier: MakeVerifier
+) -> None:
+    """Replicas and workers that took one key set from Redis reach its TTL at the same
+    instant: one of them fetches, the others take its result from Redis."""
+    settings = make_settings(issuer, jwks_cache_ttl_seconds=0.5)
+    replicas = [make_verifier(settings) for _ in range(4)]
+    token = issuer.mint()
+    for replica in replicas:
+        await replica.verify(token)
+    assert issuer.fetch_count == 1
+    issuer.rotate(keep_old=False)
+    issuer.delay_seconds = 0.1  # the others meet the refresh while it is in flight
+    await asyncio.sleep(0.55)
+
+    await asyncio.gather(*(replica.verify(token) for replica in replicas))  # stale keys serve
+    rotated = issuer.mint("user-7")
+    verified = await asyncio.gather(*(replica.verify(rotated) for replica in replicas))
+
+    assert [result.subject for result in verified] == ["user-7"] * len(replicas)
+    assert issuer.fetch_count == 2
+
+
+async def test_a_failed_refresh_holds_back_the_other_replicas_for_the_retry_interval_only(
+    issuer: TestIssuer,
+    make_settings: MakeSettings,
+    make_verifier: MakeVerifier,
+    eventually: Eventually,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The replica that claimed a refresh and failed does not keep the others from
+    refreshing once the issuer is back: its claim (here as long as the 1 s TTL) ends one
+    retry interval after the failure."""
+    caplog.set_level(logging.INFO, logger="todo")
+    settings = make_settings(issuer, jwks_cache_ttl_seconds=1.0, jwks_retry_seconds=0.2)
+    first, second = make_verifier(settings), make_verifier(settings)
+    token = issuer.mint()
+    await first.verify(token)
+    await second.verify(token)
+    issuer.rotate(keep_old=False)
+    issuer.failing = True
+    await asyncio.sleep(1.05)
+
+    await first.verify(token)  # stale keys serve; its refresh claims, fetches and fails
+    await eventually(lambda: "serving the last good keys" in caplog.text)
+    assert issuer.fetch_count == 2
+    issuer.failing = False
+    await asyncio.sleep(0.25)  # the retry interval
+
+    await second.verify(token)  # its refresh claims and fetches
+    await eventually(lambda: issuer.fetch_count == 3)
+    rotated = issuer.mint("user-7")
+    assert (await second.verify(rotated)).subject == "user-7"
+    assert (await first.verify(rotated)).subject == "user-7"  # from Redis
+    assert issuer.fetch_count == 3

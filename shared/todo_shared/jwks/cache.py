@@ -12,7 +12,10 @@ network. Everything slower is bounded:
   slot taken waits, up to one fetch, for the winner's result in Redis), and is then remembered
   as unknown for a short while, so a flood of random kids costs neither fetches nor round trips;
   a refetch that fails holds the slot for the retry interval only;
-- keys older than their TTL are refreshed in the background while requests keep using them;
+- keys older than their TTL are refreshed in the background while requests keep using them,
+  by one replica for all: every process that took a key set from Redis reaches its TTL at the
+  same instant, so one claims the refresh in Redis (for one fetch), the others wait for its
+  result there; a refresh that fails holds the claim for the retry interval;
 - when the JWKS endpoint fails, the last good keys keep working up to a maximum staleness;
   without keys, requests are refused until the retry interval is over, unless another
   replica shared keys in Redis meanwhile (a failed warm-up at start starts no interval);
@@ -64,6 +67,11 @@ class JwksCache:
         self._max_staleness = settings.jwks_max_staleness_seconds
         self._retry = settings.jwks_retry_seconds
         self._unknown_ttl = settings.jwks_unknown_kid_ttl_seconds
+        # A refresh claim covers one fetch, but is always gone by the next refresh: no key
+        # set's TTL is below both the configured TTL and the cooldown.
+        self._refresh_claim = min(
+            settings.jwks_fetch_timeout_seconds, settings.jwks_cache_ttl_seconds, self._cooldown
+        )
         self._fetcher = JwksFetcher(
             self._url,
             algorithms=settings.jwt_algorithms,
@@ -79,7 +87,6 @@ class JwksCache:
             f"{settings.jwks_redis_key}:{name}",
             algorithms=settings.jwt_algorithms,
             max_staleness=self._max_staleness,
-            cooldown=self._cooldown,
         )
 
         self._keyset: FetchedKeys | None = None
@@ -189,7 +196,7 @@ class JwksCache:
         retry = min(self._retry, self._cooldown)
         self._refetch_allowed_at = now + retry
         claimed_at = time.time()
-        other_claim = await self._store.claim_refetch(claimed_at)
+        other_claim = await self._store.claim(self._store.refetch_key, claimed_at, self._cooldown)
         if other_claim is not None:
             # Another replica refetched within the cooldown: take its result from Redis, once
             # it has landed there (it may still be in flight, e.g. just after a rotation).
@@ -203,7 +210,7 @@ class JwksCache:
                 "JWKS refetch for an unknown kid failed",
                 extra={"jwks_url": self._url, "error": str(exc)},
             )
-            await self._store.shorten_claim(claimed_at, retry)
+            await self._store.expire_claim(self._store.refetch_key, claimed_at, retry)
             return
         self._refetch_allowed_at = now + self._cooldown
 
@@ -218,7 +225,7 @@ class JwksCache:
                     self._adopt(shared)
                 return True
             if time.monotonic() >= deadline:
-                return False  # its fetch failed or is lost: this kid stays unknown for now
+                return False  # its fetch failed or is lost
             await asyncio.sleep(SHARED_REFETCH_POLL_SECONDS)
 
     # -- refreshing ----------------------------------------------------------------------------
@@ -237,7 +244,8 @@ class JwksCache:
                 if current is not None and current.age() < current.ttl:
                     return  # refreshed while this task waited for the lock
                 try:
-                    await self._sync()
+                    if not await self._adopt_shared():
+                        await self._fetch_once_for_all()
                 except JwksError as exc:
                     self._retry_at = time.monotonic() + self._retry
                     self._warn_stale(exc)
@@ -261,13 +269,33 @@ class JwksCache:
 
     async def _sync(self) -> None:
         """Bring memory up to date: from Redis if another replica fetched lately, else over HTTP."""
+        if not await self._adopt_shared():
+            await self._fetch_and_share()
+
+    async def _adopt_shared(self) -> bool:
+        """Adopt the key set in Redis if newer; whether memory is now within its TTL."""
         shared = await self._store.read()
         if shared is not None and self._is_newer(shared):
             self._adopt(shared)
         current = self._keyset
-        if current is not None and current.age() < current.ttl:
+        return current is not None and current.age() < current.ttl
+
+    async def _fetch_once_for_all(self) -> None:
+        """Fetch if this process claims the refresh, else adopt the claimer's keys from Redis;
+        a failure, ours or the claimer's (nothing in Redis after one fetch), raises JwksError."""
+        claimed_at = time.time()
+        other_claim = await self._store.claim(
+            self._store.refresh_key, claimed_at, self._refresh_claim
+        )
+        if other_claim is not None:
+            if not await self._await_shared_refetch(other_claim):
+                raise JwksError("the replica refreshing the JWKS shared no keys in time")
             return
-        await self._fetch_and_share()
+        try:
+            await self._fetch_and_share()
+        except JwksError:
+            await self._store.expire_claim(self._store.refresh_key, claimed_at, self._retry)
+            raise
 
     def _is_newer(self, keyset: FetchedKeys) -> bool:
         return self._keyset is None or keyset.fetched_at > self._keyset.fetched_at

@@ -1,8 +1,9 @@
-"""The key set and the unknown-kid refetch slot, shared by every replica through Redis.
+"""The key set and the fetch slots (unknown-kid refetch, routine refresh), shared by every
+replica through Redis.
 
 Redis is an accelerator here: while it fails, each call answers as if it were empty (and a
-refetch slot as free), it is not asked again for `REDIS_RETRY_SECONDS`, and the outage is
-logged once, not per call.
+slot as free), it is not asked again for `REDIS_RETRY_SECONDS`, and the outage is logged
+once, not per call.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ T = TypeVar("T")
 REDIS_RETRY_SECONDS = 5.0
 
 
-# PEXPIRE the refetch claim only while it holds our value (atomic: one script).
-_SHORTEN_IF_OURS = """
+# PEXPIRE a claim only while it holds our value (atomic: one script).
+_EXPIRE_IF_OURS = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
     return redis.call('PEXPIRE', KEYS[1], ARGV[2])
 end
@@ -43,7 +44,8 @@ class _RedisDown(Exception):
 
 
 class SharedKeyStore:
-    """`<namespace>:keys` holds the last fetched JWKS; `<namespace>:refetch-lock` the claim."""
+    """`<namespace>:keys` holds the last fetched JWKS; `<namespace>:refetch-lock` the claim
+    of the unknown-kid refetch, `<namespace>:refresh-lock` that of the routine refresh."""
 
     def __init__(
         self,
@@ -52,14 +54,13 @@ class SharedKeyStore:
         *,
         algorithms: Collection[str],
         max_staleness: float,
-        cooldown: float,
     ) -> None:
         self._redis = redis
         self.keys_key = f"{namespace}:keys"
-        self.lock_key = f"{namespace}:refetch-lock"
+        self.refetch_key = f"{namespace}:refetch-lock"
+        self.refresh_key = f"{namespace}:refresh-lock"
         self._algorithms = frozenset(algorithms)
         self._max_staleness = max_staleness
-        self._cooldown = cooldown
         self._retry_at = 0.0  # monotonic
         self._healthy = True
 
@@ -101,19 +102,19 @@ class SharedKeyStore:
         with contextlib.suppress(_RedisDown):
             await self._call(write)
 
-    async def claim_refetch(self, claimed_at: float) -> float | None:
-        """Claim the cross-replica refetch slot for one cooldown (`SET NX GET`, Redis >= 7).
+    async def claim(self, key: str, claimed_at: float, seconds: float) -> float | None:
+        """Claim the cross-replica slot `key` for `seconds` (`SET NX GET`, Redis >= 7).
 
-        None: the refetch is ours to do (also while Redis is down: then every process may).
+        None: the fetch is ours to do (also while Redis is down: then every process may).
         Otherwise the time at which another replica claimed it.
         """
 
         async def claim(redis: Redis) -> object:
             return await redis.set(
-                self.lock_key,
+                key,
                 repr(claimed_at),
                 nx=True,
-                px=max(1, math.ceil(self._cooldown * 1000)),
+                px=max(1, math.ceil(seconds * 1000)),
                 get=True,
             )
 
@@ -128,24 +129,25 @@ class SharedKeyStore:
         except ValueError:
             return claimed_at  # an unreadable claim: treat it as just taken
 
-    async def shorten_claim(self, claimed_at: float, seconds: float) -> None:
-        """Our refetch failed: free the slot after `seconds` rather than a whole cooldown, if
-        the claim is still ours (a failed fetch must not hold back the next attempt)."""
+    async def expire_claim(self, key: str, claimed_at: float, seconds: float) -> None:
+        """Our fetch failed: free the slot `key` `seconds` (the retry interval) from now rather
+        than when it was due, if the claim is still ours, so the next attempt, whoever makes
+        it, waits as long as ours would."""
 
-        async def shorten(redis: Redis) -> object:
+        async def expire(redis: Redis) -> object:
             return await cast(
                 Awaitable[object],
                 redis.eval(
-                    _SHORTEN_IF_OURS,
+                    _EXPIRE_IF_OURS,
                     1,
-                    self.lock_key,
+                    key,
                     repr(claimed_at),
                     max(1, math.ceil(seconds * 1000)),
                 ),
             )
 
         with contextlib.suppress(_RedisDown):
-            await self._call(shorten)
+            await self._call(expire)
 
     async def _call(self, operation: Callable[[Redis], Awaitable[T]]) -> T:
         """Run one Redis command, or raise _RedisDown without a stack trace in the log."""
