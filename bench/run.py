@@ -304,6 +304,7 @@ class Bench:
             newest |= await seed.seed_tasks(
                 self.databases.tasks_url, [big_user[0]], config.big_user_tasks
             )
+            await seed.quiesce([self.databases.auth_url, self.databases.tasks_url])
             callers = await seed.log_in(auth.base_url, users[: config.callers], newest)
             seed.write_data_files(callers, self.callers_path, self.emails_path)
             big = await seed.log_in(auth.base_url, [big_user], newest)

@@ -85,6 +85,22 @@ async def seed_tasks(tasks_url: str, user_ids: list[str], per_user: int) -> dict
     return {row["user_id"]: row["id"] for row in rows}
 
 
+async def quiesce(database_urls: list[str]) -> None:
+    """Do now the background work a bulk load leaves for later: autovacuum of the inserted
+    rows and the checkpoint that writes them would otherwise land in some measured row."""
+    for url in database_urls:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("VACUUM (ANALYZE)")
+        finally:
+            await conn.close()
+    conn = await asyncpg.connect(database_urls[0])
+    try:
+        await conn.execute("CHECKPOINT")  # one cluster: one checkpoint covers both databases
+    finally:
+        await conn.close()
+
+
 async def log_in(
     auth_base_url: str,
     users: list[tuple[str, str]],
