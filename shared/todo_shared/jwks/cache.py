@@ -195,22 +195,16 @@ class JwksCache:
         # not be refused for a whole cooldown. Still at most one attempt per interval.
         retry = min(self._retry, self._cooldown)
         self._refetch_allowed_at = now + retry
-        claimed_at = time.time()
-        other_claim = await self._store.claim(self._store.refetch_key, claimed_at, self._cooldown)
-        if other_claim is not None:
-            # Another replica refetched within the cooldown: take its result from Redis, once
-            # it has landed there (it may still be in flight, e.g. just after a rotation).
-            if await self._await_shared_refetch(other_claim):
-                self._refetch_allowed_at = now + self._cooldown
-            return
         try:
-            await self._fetch_and_share()
+            # Another replica may have refetched within the cooldown: then its result comes
+            # from Redis, once it has landed there (e.g. still in flight just after a rotation).
+            if not await self._fetch_once_for_all(self._store.refetch_key, self._cooldown, retry):
+                return
         except JwksError as exc:
             logger.warning(
                 "JWKS refetch for an unknown kid failed",
                 extra={"jwks_url": self._url, "error": str(exc)},
             )
-            await self._store.expire_claim(self._store.refetch_key, claimed_at, retry)
             return
         self._refetch_allowed_at = now + self._cooldown
 
@@ -244,8 +238,10 @@ class JwksCache:
                 if current is not None and current.age() < current.ttl:
                     return  # refreshed while this task waited for the lock
                 try:
-                    if not await self._adopt_shared():
-                        await self._fetch_once_for_all()
+                    if not await self._adopt_shared() and not await self._fetch_once_for_all(
+                        self._store.refresh_key, self._refresh_claim, self._retry
+                    ):
+                        raise JwksError("the replica refreshing the JWKS shared no keys in time")
                 except JwksError as exc:
                     self._retry_at = time.monotonic() + self._retry
                     self._warn_stale(exc)
@@ -280,22 +276,20 @@ class JwksCache:
         current = self._keyset
         return current is not None and current.age() < current.ttl
 
-    async def _fetch_once_for_all(self) -> None:
-        """Fetch if this process claims the refresh, else adopt the claimer's keys from Redis;
-        a failure, ours or the claimer's (nothing in Redis after one fetch), raises JwksError."""
+    async def _fetch_once_for_all(self, slot: str, claim_seconds: float, retry: float) -> bool:
+        """Fetch if this process claims the Redis `slot` (for `claim_seconds`), else adopt the
+        claimer's keys from Redis, waiting up to one fetch; whether keys came. Our own failed
+        fetch frees the slot `retry` seconds later, for the next attempt, and raises JwksError."""
         claimed_at = time.time()
-        other_claim = await self._store.claim(
-            self._store.refresh_key, claimed_at, self._refresh_claim
-        )
+        other_claim = await self._store.claim(slot, claimed_at, claim_seconds)
         if other_claim is not None:
-            if not await self._await_shared_refetch(other_claim):
-                raise JwksError("the replica refreshing the JWKS shared no keys in time")
-            return
+            return await self._await_shared_refetch(other_claim)
         try:
             await self._fetch_and_share()
         except JwksError:
-            await self._store.expire_claim(self._store.refresh_key, claimed_at, self._retry)
+            await self._store.expire_claim(slot, claimed_at, retry)
             raise
+        return True
 
     def _is_newer(self, keyset: FetchedKeys) -> bool:
         return self._keyset is None or keyset.fetched_at > self._keyset.fetched_at
