@@ -358,20 +358,14 @@ class Bench:
             ours, theirs, rounds = await self.alternate(tasks, ceiling)
         finally:
             ceiling.stop()
-        ratio = ours.rps / theirs.rps if theirs.rps else 0.0
-        conns = self.config.connections
-        self.rows.append(
-            Row(
-                "GET list ?limit=20",
-                ours,
-                workers,
-                conns,
-                compared=f"{ratio:.2f}x ceiling ({self.rounds_note(rounds)})",
-                target=f">= {LIST_VS_CEILING}x",
-                passed=ratio >= LIST_VS_CEILING,
-            )
+        self.ratio_rows(
+            ("GET list ?limit=20", ours),
+            ("  ceiling GET list", theirs),
+            rounds,
+            workers=workers,
+            versus="ceiling",
+            target=LIST_VS_CEILING,
         )
-        self.rows.append(Row("  ceiling GET list", theirs, workers, conns))
         self.idle_list = ours
 
     async def proxy_row(self, auth: infra.Server, tasks: infra.Server) -> None:
@@ -388,23 +382,41 @@ class Bench:
             proxied, direct, rounds = await self.alternate(proxy, tasks)
         finally:
             proxy.stop()
-        ratio = proxied.rps / direct.rps if direct.rps else 0.0
-        workers, conns = self.config.production_workers, self.config.connections
+        self.ratio_rows(
+            ("GET list through nginx", proxied),
+            ("  direct, alternating with it", direct),
+            rounds,
+            workers=self.config.production_workers,
+            versus="direct",
+            target=PROXY_VS_DIRECT,
+        )
+
+    def ratio_rows(
+        self,
+        ours: tuple[str, LoadResult],
+        theirs: tuple[str, LoadResult],
+        rounds: str,
+        *,
+        workers: int,
+        versus: str,
+        target: float,
+    ) -> None:
+        """A throughput ratio's two rows: ours, judged against `target`, then theirs."""
+        ratio = ours[1].rps / theirs[1].rps if theirs[1].rps else 0.0
+        note = f"rounds {rounds}" if self.config.rounds > 1 else "1 round"
+        conns = self.config.connections
         self.rows.append(
             Row(
-                "GET list through nginx",
-                proxied,
+                ours[0],
+                ours[1],
                 workers,
                 conns,
-                compared=f"{ratio:.2f}x direct ({self.rounds_note(rounds)})",
-                target=f">= {PROXY_VS_DIRECT}x",
-                passed=ratio >= PROXY_VS_DIRECT,
+                compared=f"{ratio:.2f}x {versus} ({note})",
+                target=f">= {target}x",
+                passed=ratio >= target,
             )
         )
-        self.rows.append(Row("  direct, alternating with it", direct, workers, conns))
-
-    def rounds_note(self, rounds: str) -> str:
-        return f"rounds {rounds}" if self.config.rounds > 1 else "1 round"
+        self.rows.append(Row(theirs[0], theirs[1], workers, conns))
 
     async def big_user_rows(self, tasks: infra.Server, big: seed.Caller) -> None:
         """One user holding `big_user_tasks` tasks: pages near the top, at the end by offset,
