@@ -1,7 +1,7 @@
-"""Print the configuration table of README.md from the services' settings classes.
+"""Print the service settings table of docs/configuration.md from the settings classes.
 
 The settings classes are the one source of truth; tests/test_config_docs.py checks that
-README.md and .env.example name every variable they define.
+docs/configuration.md and .env.example name every variable they define.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The apps are built with their default settings (no environment, no `.env`, no server, no
 database), so the committed documents do not depend on the machine that generated them.
 `scripts/openapi.sh` runs this, then regenerates the TypeScript client from the result;
-tests/test_openapi_drift.py fails when the committed files differ from what this produces.
+tests/test_openapi.py fails when the committed files differ from what this produces.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The README's "Neon in production" promise: libpq URLs with `sslmode` and `-pooler` work."""
+"""docs/deploy.md's "Neon in production": libpq URLs with `sslmode` and `-pooler` work."""
 
 from __future__ import annotations
 
