@@ -36,10 +36,20 @@ def issuer() -> Iterator[TestIssuer]:
 
 
 @pytest.fixture(scope="session")
-def database_url(create_database: Callable[[str], str]) -> str:
-    url = create_database("tasks")
-    upgrade_to_head(MIGRATIONS_DIR, url)
-    return url
+def migrated_database(create_database: Callable[[str], str]) -> Callable[[str], str]:
+    """Make a fresh database at the tasks service's latest migration and return its URL."""
+
+    def create(prefix: str) -> str:
+        url = create_database(prefix)
+        upgrade_to_head(MIGRATIONS_DIR, url)
+        return url
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def database_url(migrated_database: Callable[[str], str]) -> str:
+    return migrated_database("tasks")
 
 
 @pytest.fixture(scope="session")

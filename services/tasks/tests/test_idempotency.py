@@ -11,8 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from todo_shared.app import service_state
+from todo_tasks import repository
+from todo_tasks.schemas.task import TaskCreate
+from todo_tasks.state import TasksState
 
 Snapshot = Callable[[], Awaitable[list[Any]]]
 BODY = {"title": "Buy milk", "description": "2 litres"}
@@ -244,3 +250,36 @@ async def test_without_a_key_nothing_is_recorded(
         assert "idempotent-replayed" not in response.headers
     assert len(await _tasks_of(engine, alice)) == 2
     assert [row for row in await keys() if row[0] == alice] == []
+
+
+async def test_a_retry_spanning_a_deploy_that_adds_a_field_still_replays(
+    app: FastAPI, as_alice: httpx.AsyncClient, alice: str, engine: AsyncEngine
+) -> None:
+    """The first attempt reached the old deploy; its retry reaches one whose body has gained a
+    defaulted field. Only the fingerprint differs between the two here (the column itself is
+    services/tasks/tests/test_data_path.py's). The retry means the same, so it replays
+    instead of a 409."""
+
+    class Deployed(TaskCreate):
+        estimate: int | None = None
+
+    first = await _post(as_alice, alice, "spans-a-deploy")
+    assert first.status_code == 201
+    database = service_state(app, TasksState).database
+    retried, replayed = await repository.create_task_with_key(
+        database, alice, "spans-a-deploy", Deployed(**BODY).fingerprint(), TaskCreate(**BODY)
+    )
+    assert (retried["id"], replayed) == (first.json()["id"], True)
+    assert len(await _tasks_of(engine, alice)) == 1
+
+
+async def test_sending_a_default_is_the_same_request_as_omitting_it(
+    as_alice: httpx.AsyncClient, alice: str, engine: AsyncEngine
+) -> None:
+    first = await _post(as_alice, alice, "defaults", {"title": "Buy milk"})
+    explicit = {"title": "Buy milk", "description": None, "completed": False}
+    retry = await _post(as_alice, alice, "defaults", explicit)
+    assert retry.status_code == 201
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json()["id"] == first.json()["id"]
+    assert len(await _tasks_of(engine, alice)) == 1

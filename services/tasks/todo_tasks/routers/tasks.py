@@ -7,7 +7,6 @@ OpenAPI document, which lists every status a route can answer.
 
 from __future__ import annotations
 
-from hashlib import sha256
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -65,7 +64,7 @@ def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(content), status_code, headers, "application/json")
 
 
-def _found(task: repository.TaskRow | None) -> Response:
+def _found(task: TaskPublic | None) -> Response:
     """Absent and not owned look the same: the query never sees another user's rows."""
     if task is None:
         raise NotFound
@@ -177,15 +176,12 @@ async def create_task(
     owner: OwnerId, db: DatabaseDep, body: TaskCreate, key: IdempotencyKey = None
 ) -> Response:
     """Create a task; with an `Idempotency-Key`, at most one per key, however often it is sent."""
-    fields = body.model_dump()
     headers = {}
     if key is None:
-        task = await repository.create_task(db, owner, **fields)
+        task = await repository.create_task(db, owner, body)
     else:
-        # The request as the service understood it: defaults filled in, unknown fields gone.
-        fingerprint = sha256(orjson.dumps(fields, option=orjson.OPT_SORT_KEYS)).digest()
         task, replayed = await repository.create_task_with_key(
-            db, owner, key, fingerprint, **fields
+            db, owner, key, body.fingerprint(), body
         )
         if replayed:
             headers["Idempotent-Replayed"] = "true"
@@ -202,15 +198,14 @@ async def read_task(owner: OwnerId, db: DatabaseDep, task_id: TaskId) -> Respons
 async def replace_task(
     owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskUpdate
 ) -> Response:
-    return _found(await repository.replace_task(db, owner, task_id, **body.model_dump()))
+    return _found(await repository.replace_task(db, owner, task_id, body))
 
 
 @router.patch("/{task_id}", response_model=TaskPublic, responses=WITH_BODY)
 async def update_task(
     owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskPatch
 ) -> Response:
-    changes = body.model_dump(exclude_unset=True)
-    return _found(await repository.update_task(db, owner, task_id, changes))
+    return _found(await repository.update_task(db, owner, task_id, body))
 
 
 @router.patch("/{task_id}/complete", response_model=TaskPublic, responses=WITH_BODY)
