@@ -1,10 +1,11 @@
-"""The ceiling: the least code that does GET list's work, to measure the tasks service against.
+"""The ceiling: the least code that does the work of GET list, POST create and PATCH, to measure
+the tasks service against.
 
 Starlette + asyncpg + PyJWT: verify the same EdDSA token against the same public key (handed
-over by the harness, which fetched the JWKS once), one indexed query, no ORM, no validation
-layer. It lives in `bench/` only and is never shipped. Run by the harness as
-`uvicorn bench.ceiling:app --workers N` with CEILING_DATABASE_URL, CEILING_JWKS (JSON),
-CEILING_ISSUER and CEILING_AUDIENCE in the environment.
+over by the harness, which fetched the JWKS once), one statement, no ORM, no validation layer
+beyond what keeps the statement from failing. It lives in `bench/` only and is never shipped.
+Run by the harness as `uvicorn bench.ceiling:app --workers N` with CEILING_DATABASE_URL,
+CEILING_JWKS (JSON), CEILING_ISSUER and CEILING_AUDIENCE in the environment.
 """
 
 from __future__ import annotations
@@ -22,16 +23,24 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from todo_tasks.schemas.task import TaskPublic
+
+# What the service answers, so both sides read and encode the same columns.
+FIELDS = tuple(TaskPublic.__annotations__)
+WRITABLE = ("title", "description", "completed")
+COLUMNS = ", ".join(FIELDS)
 # The page and the total in one statement, the way the service reads them: the page from the
 # (user_id, created_at, id) index, the total from the per-user counts (migration 0002).
-LIST_QUERY = """
-SELECT id, user_id, title, description, completed, created_at, updated_at,
-       coalesce((SELECT total FROM task_counts WHERE user_id = $1), 0) AS total
+LIST_QUERY = f"""
+SELECT {COLUMNS}, coalesce((SELECT total FROM task_counts WHERE user_id = $1), 0) AS total
 FROM tasks WHERE user_id = $1
 ORDER BY created_at DESC, id DESC
 LIMIT $2 OFFSET $3
-"""
-FIELDS = ("id", "user_id", "title", "description", "completed", "created_at", "updated_at")
+"""  # noqa: S608  # constants only
+INSERT = f"""
+INSERT INTO tasks (user_id, title, description, completed) VALUES ($1, $2, $3, $4)
+RETURNING {COLUMNS}
+"""  # noqa: S608  # constants only
 
 KEYS = {key.key_id: key for key in jwt.PyJWKSet.from_json(os.environ["CEILING_JWKS"])}
 ISSUER = os.environ["CEILING_ISSUER"]
@@ -61,13 +70,33 @@ def _subject(authorization: str) -> str | None:
     return str(claims["sub"])
 
 
-async def list_tasks(request: Request) -> Response:
+def _owner(request: Request) -> str | Response:
+    """The path's user when the token is theirs, else the error to answer."""
     subject = _subject(request.headers.get("authorization", ""))
     if subject is None:
         return _error(401, "invalid token")
-    user_id = request.path_params["user_id"]
+    user_id: str = request.path_params["user_id"]
     if subject != user_id:
         return _error(403, "forbidden")
+    return user_id
+
+
+async def _body(request: Request) -> dict[str, Any] | None:
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _task(row: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(dict(row)), status, media_type="application/json")
+
+
+async def list_tasks(request: Request) -> Response:
+    user_id = _owner(request)
+    if isinstance(user_id, Response):
+        return user_id
     try:
         limit = int(request.query_params.get("limit", "100"))
         offset = int(request.query_params.get("offset", "0"))
@@ -78,6 +107,42 @@ async def list_tasks(request: Request) -> Response:
     body = orjson.dumps([{field: row[field] for field in FIELDS} for row in rows])
     total = str(rows[0]["total"] if rows else 0)
     return Response(body, media_type="application/json", headers={"X-Total-Count": total})
+
+
+async def create_task(request: Request) -> Response:
+    user_id = _owner(request)
+    if isinstance(user_id, Response):
+        return user_id
+    body = await _body(request)
+    if body is None or not isinstance(body.get("title"), str):
+        return _error(400, "bad body")
+    pool: asyncpg.Pool = request.app.state.pool
+    row = await pool.fetchrow(
+        INSERT, user_id, body["title"], body.get("description"), body.get("completed", False)
+    )
+    response = _task(row, 201)
+    response.headers["Location"] = f"/api/{user_id}/tasks/{row['id']}"
+    return response
+
+
+async def update_task(request: Request) -> Response:
+    """Sets the fields sent, in one UPDATE built for them (as the service's PATCH does)."""
+    user_id = _owner(request)
+    if isinstance(user_id, Response):
+        return user_id
+    body = await _body(request)
+    if body is None:
+        return _error(400, "bad body")
+    fields = [name for name in WRITABLE if name in body]
+    assignments = "".join(f"{name} = ${n}, " for n, name in enumerate(fields, start=3))
+    statement = (
+        f"UPDATE tasks SET {assignments}updated_at = now() "  # noqa: S608  # names from WRITABLE
+        f"WHERE id = $1 AND user_id = $2 RETURNING {COLUMNS}"
+    )
+    pool: asyncpg.Pool = request.app.state.pool
+    task_id = request.path_params["task_id"]
+    row = await pool.fetchrow(statement, task_id, user_id, *(body[name] for name in fields))
+    return _error(404, "not found") if row is None else _task(row)
 
 
 @asynccontextmanager
@@ -91,4 +156,11 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await app.state.pool.close()
 
 
-app = Starlette(routes=[Route("/api/{user_id}/tasks", list_tasks)], lifespan=lifespan)
+app = Starlette(
+    routes=[
+        Route("/api/{user_id}/tasks", list_tasks, methods=["GET"]),
+        Route("/api/{user_id}/tasks", create_task, methods=["POST"]),
+        Route("/api/{user_id}/tasks/{task_id:int}", update_task, methods=["PATCH"]),
+    ],
+    lifespan=lifespan,
+)

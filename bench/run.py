@@ -37,6 +37,7 @@ AUDIENCE = "todo-bench"
 
 # Targets (see README): each is a ratio of two numbers measured in the same run.
 LIST_VS_CEILING = 0.8
+WRITE_VS_CEILING = 0.8
 PROXY_VS_DIRECT = 0.9
 BIG_USER_P50_VS_SMALL = 2.0
 STORM_P99_VS_IDLE = 3.0
@@ -317,7 +318,10 @@ class Bench:
                     tasks.stop()
                     tasks = self.start_tasks(workers)
                     await tasks.wait_ready("/readyz")
-                await self.list_vs_ceiling(tasks, workers, jwks)
+                # The writes once, at the production worker count: each adds rows, and the
+                # list rows above must read the seeded table.
+                writes = workers == config.production_workers
+                await self.versus_ceiling(tasks, workers, jwks, writes=writes)
 
             await self.proxy_row(auth, tasks)
             await self.big_user_rows(tasks, big[0])
@@ -328,45 +332,60 @@ class Bench:
         self.jwks_row(auth.log_path, elapsed)
 
     async def alternate(
-        self, ours: infra.Server | infra.Proxy, theirs: infra.Server | infra.Proxy
+        self,
+        ours: infra.Server | infra.Proxy,
+        theirs: infra.Server | infra.Proxy,
+        mode: str = "list",
     ) -> tuple[LoadResult, LoadResult, str]:
-        """The list load on `theirs` then on `ours`, `rounds` times: both sides combined, and
+        """The `mode` load on `theirs` then on `ours`, `rounds` times: both sides combined, and
         each round's ratio.
 
         On two shared cores one 10 s row can run 20% faster or slower than the next for no
         reason of its own: a throughput ratio of a single pair of rows says as much about that
         drift as about the two servers, so the pairs alternate and the ratio is of totals.
         """
-        await self.warm(theirs)
-        await self.warm(ours)
+        await self.warm(theirs, mode)
+        await self.warm(ours, mode)
         their_runs: list[LoadResult] = []
         our_runs: list[LoadResult] = []
         for _ in range(self.config.rounds):
-            their_runs.append(await self.tasks_load(theirs, "list"))
-            our_runs.append(await self.tasks_load(ours, "list"))
+            their_runs.append(await self.tasks_load(theirs, mode))
+            our_runs.append(await self.tasks_load(ours, mode))
         rounds = " ".join(
             f"{one.rps / other.rps if other.rps else 0.0:.2f}"
             for one, other in zip(our_runs, their_runs, strict=True)
         )
         return LoadResult.combined(our_runs), LoadResult.combined(their_runs), rounds
 
-    async def list_vs_ceiling(self, tasks: infra.Server, workers: int, jwks: str) -> None:
+    async def versus_ceiling(
+        self, tasks: infra.Server, workers: int, jwks: str, *, writes: bool
+    ) -> None:
+        """GET list (and, with `writes`, POST create and PATCH) against the ceiling, each
+        measured alternating with it at the same worker count."""
+        loads = [("list", "GET list ?limit=20", "  ceiling GET list", LIST_VS_CEILING)]
+        if writes:
+            loads += [
+                ("create", "POST create", "  ceiling POST create", WRITE_VS_CEILING),
+                ("patch", "PATCH title+completed", "  ceiling PATCH", WRITE_VS_CEILING),
+            ]
         ceiling = self.start_ceiling(workers, jwks)
         try:
             # Any answer means the pool is up (uvicorn serves after the lifespan started).
             await ceiling.wait_ready("/api/-/tasks", status=401, timeout_seconds=30)
-            ours, theirs, rounds = await self.alternate(tasks, ceiling)
+            for mode, ours_name, theirs_name, target in loads:
+                ours, theirs, rounds = await self.alternate(tasks, ceiling, mode)
+                self.ratio_rows(
+                    (ours_name, ours),
+                    (theirs_name, theirs),
+                    rounds,
+                    workers=workers,
+                    versus="ceiling",
+                    target=target,
+                )
+                if mode == "list":
+                    self.idle_list = ours
         finally:
             ceiling.stop()
-        self.ratio_rows(
-            ("GET list ?limit=20", ours),
-            ("  ceiling GET list", theirs),
-            rounds,
-            workers=workers,
-            versus="ceiling",
-            target=LIST_VS_CEILING,
-        )
-        self.idle_list = ours
 
     async def proxy_row(self, auth: infra.Server, tasks: infra.Server) -> None:
         """GET list as users meet it: through the stack's nginx, against the same load sent
@@ -477,11 +496,7 @@ class Bench:
 
     async def task_rows(self, tasks: infra.Server) -> None:
         workers = self.config.production_workers
-        for name, mode in (
-            ("GET one", "one"),
-            ("POST create", "create"),
-            ("PATCH complete", "complete"),
-        ):
+        for name, mode in (("GET one", "one"), ("PATCH complete", "complete")):
             result = await self.tasks_load(tasks, mode)
             self.rows.append(Row(name, result, workers, self.config.connections))
 

@@ -1,5 +1,5 @@
 -- The tasks service's hot paths, rotating over many users' real tokens.
--- Args: MODE (list | one | create | complete) DATA_FILE [QUERY], where each line of DATA_FILE
+-- Args: MODE (list | one | create | patch | complete) DATA_FILE [QUERY], where each line of DATA_FILE
 -- is "user_id<TAB>access_token<TAB>task_id" (a task that user owns), and QUERY is the list's
 -- query string ("?limit=20" unless given).
 
@@ -20,6 +20,10 @@ local function prepare(mode, user_id, token, task_id, query)
       headers["Content-Type"] = "application/json"
       return wrk.format("POST", base, headers,
          '{"title": "bench task", "description": "created under load"}')
+   elseif mode == "patch" then
+      headers["Content-Type"] = "application/json"
+      return wrk.format("PATCH", base .. "/" .. task_id, headers,
+         '{"title": "patched under load", "completed": true}')
    elseif mode == "complete" then
       headers["Content-Type"] = "application/json"
       return wrk.format("PATCH", base .. "/" .. task_id .. "/complete", headers,
