@@ -267,7 +267,11 @@ async def test_a_retry_spanning_a_deploy_that_adds_a_field_still_replays(
     assert first.status_code == 201
     database = service_state(app, TasksState).database
     retried, replayed = await repository.create_task_with_key(
-        database, alice, "spans-a-deploy", Deployed(**BODY).fingerprint(), TaskCreate(**BODY)
+        database,
+        alice,
+        "spans-a-deploy",
+        Deployed.model_validate(BODY).fingerprint(),
+        TaskCreate.model_validate(BODY),
     )
     assert (retried["id"], replayed) == (first.json()["id"], True)
     assert len(await _tasks_of(engine, alice)) == 1
