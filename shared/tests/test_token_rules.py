@@ -378,7 +378,11 @@ async def test_remembered_tokens_are_bounded(
     settings = make_settings(issuer)
     verifier = TokenVerifier(
         settings,
-        {issuer.issuer: JwksCache(settings, settings.trusted_issuers[0], None)},
+        {
+            issuer.issuer: JwksCache(
+                settings.jwks_policy, issuer=issuer.issuer, jwks_url=issuer.jwks_url, redis=None
+            )
+        },
         remembered=3,
     )
     try:

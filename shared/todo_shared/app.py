@@ -177,12 +177,16 @@ def create_app(
     docs: tuple[str, dict[str, str]] | None = None,
     service_lifespan: ServiceLifespan | None = None,
     readiness_checks: dict[str, ReadinessCheck] | None = None,
+    cors_request_headers: Sequence[str] = (),
+    cors_response_headers: Sequence[str] = (),
 ) -> FastAPI:
     """Build a service: Redis, then the service's own start-up (`service_lifespan`), which
     opens its database its own way and names the readiness check of it in `readiness_checks`.
 
     The OpenAPI document is served at `openapi_url`, and `docs` (`(path, {name: url})`) is a
-    Swagger UI page of those documents, unless `API_DOCS` is off.
+    Swagger UI page of those documents, unless `API_DOCS` is off. A browser may send the
+    service's own `cors_request_headers` and read its `cors_response_headers`, beside the
+    ones every service has.
     """
 
     @asynccontextmanager
@@ -220,15 +224,8 @@ def create_app(
         allow_origins=settings.cors_origins,
         allow_credentials=True,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
-        expose_headers=[
-            "Location",
-            "Idempotent-Replayed",
-            "X-Total-Count",
-            "X-Next-Cursor",
-            "X-Request-ID",
-            "Retry-After",
-        ],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", *cors_request_headers],
+        expose_headers=["X-Request-ID", "Retry-After", *cors_response_headers],
     )
     app.add_middleware(
         RequestContextMiddleware,

@@ -70,7 +70,7 @@ _ERRORS: dict[int, tuple[type[BaseModel], str, dict[str, Any]]] = {
     400: (ValidationFailed, "The request does not fit the documented shape.", {}),
     401: (Error, "Missing, malformed, expired or wrongly signed token.", WWW_AUTHENTICATE),
     403: (Error, "The path's `user_id` is not the token's subject.", {}),
-    404: (Error, "No such task among the caller's.", {}),
+    404: (Error, "Not found.", {}),
     409: (Error, "Conflict with the current state.", {}),
     413: (Error, "The request body is over `MAX_BODY_BYTES` (1 MiB).", {}),
     429: (Error, "Too many attempts: wait `Retry-After` seconds.", RETRY_AFTER),
@@ -93,7 +93,7 @@ def errors(*codes: int, **descriptions: str) -> dict[int | str, dict[str, Any]]:
 
 
 def operation_id(route: APIRoute) -> str:
-    """`list_tasks` -> `listTasks`: short ids, stable while the function keeps its name."""
+    """`get_jwks` -> `getJwks`: short ids, stable while the function keeps its name."""
     head, *rest = route.name.split("_")
     return head + "".join(word.capitalize() for word in rest)
 

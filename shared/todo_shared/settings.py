@@ -19,6 +19,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from todo_shared.jwks.cache import JwksPolicy
 from todo_shared.jwks.keys import KEY_TYPES
 
 # Secrets shipped in docker-compose.yml and .env.example for local use start with this marker;
@@ -80,9 +81,12 @@ class ServiceSettings(BaseSettings):
     web_concurrency: int = Field(
         default=1, ge=1, description="uvicorn worker processes `serve` starts."
     )
-    db_pool_size: int = Field(default=10, ge=1, description="Connections kept per worker.")
-    db_max_overflow: int = Field(
-        default=10, ge=0, description="Extra connections a worker may open under load."
+    db_pool_size: int = Field(
+        default=20,
+        ge=1,
+        description="Most database connections a worker holds; each opens when first needed "
+        "and closes after five idle minutes. A request waiting longer than "
+        "DB_CONNECT_TIMEOUT_SECONDS for one answers 503.",
     )
     db_connect_timeout_seconds: float = Field(
         default=5.0, gt=0, description="Connecting (or waiting for a pooled connection) gives up."
@@ -252,6 +256,20 @@ class VerifierSettings(ServiceSettings):
                 issuer=self.jwt_issuer, jwks_url=self.jwks_url, audience=self.jwt_audience
             )
         ]
+
+    @property
+    def jwks_policy(self) -> JwksPolicy:
+        return JwksPolicy(
+            algorithms=self.jwt_algorithms,
+            max_bytes=self.jwks_max_bytes,
+            fetch_timeout=self.jwks_fetch_timeout_seconds,
+            cache_ttl=self.jwks_cache_ttl_seconds,
+            refetch_cooldown=self.jwks_refetch_cooldown_seconds,
+            max_staleness=self.jwks_max_staleness_seconds,
+            retry=self.jwks_retry_seconds,
+            unknown_kid_ttl=self.jwks_unknown_kid_ttl_seconds,
+            redis_key=self.jwks_redis_key,
+        )
 
     @model_validator(mode="after")
     def _one_way_to_name_issuers(self) -> VerifierSettings:

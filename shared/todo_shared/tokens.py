@@ -251,7 +251,10 @@ class TokenVerifier:
 def create_verifier(settings: VerifierSettings, redis: Redis | None) -> TokenVerifier:
     """A verifier with one key cache per trusted issuer."""
     keys = {
-        trusted.issuer: JwksCache(settings, trusted, redis) for trusted in settings.trusted_issuers
+        trusted.issuer: JwksCache(
+            settings.jwks_policy, issuer=trusted.issuer, jwks_url=trusted.jwks_url, redis=redis
+        )
+        for trusted in settings.trusted_issuers
     }
     return TokenVerifier(settings, keys)
 

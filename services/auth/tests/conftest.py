@@ -21,13 +21,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.contract import Contract, contract_hooks
+from tests.support.database import engine_for
 from tests.support.limits import RATE_LIMITS_OFF
 from tests.support.ports import free_port
 from todo_auth.cli import MIGRATIONS_DIR
 from todo_auth.main import create_auth_app
 from todo_auth.rate_limit import KEY_PREFIX
 from todo_auth.settings import Settings
-from todo_shared.db import create_engine
 from todo_shared.migrations import upgrade_to_head
 
 PASSWORD = "correct horse battery"
@@ -107,7 +107,7 @@ def start_service(base_settings: Settings) -> StartService:
 
 @pytest.fixture(scope="session")
 async def engine(base_settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(base_settings)
+    engine = engine_for(base_settings)
     yield engine
     await engine.dispose()
 

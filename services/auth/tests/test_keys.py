@@ -18,10 +18,11 @@ import pytest
 from asgi_lifespan import LifespanManager
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel.ext.asyncio.session import AsyncSession
 
+from tests.support.database import engine_for
+from todo_auth import repository
 from todo_auth.keys import (
     JWKS_READ_INTERVAL_SECONDS,
     KeyCipher,
@@ -34,7 +35,7 @@ from todo_auth.main import create_auth_app
 from todo_auth.settings import Settings
 from todo_auth.state import AuthState
 from todo_shared.app import service_state
-from todo_shared.db import create_engine
+from todo_shared.db import open_database
 
 Fixture = Callable[..., Any]
 
@@ -49,7 +50,7 @@ def settings(fresh_settings: Settings) -> Settings:
 
 @pytest.fixture
 async def key_engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(settings)
+    engine = engine_for(settings)
     yield engine
     await engine.dispose()
 
@@ -225,14 +226,17 @@ async def test_jwks_requests_share_database_reads(
     async with start_service(cached) as service:
         reads = 0
 
-        def count(*args: Any) -> None:
-            nonlocal reads
-            reads += "FROM signing_keys" in args[2]
+        database = service_state(service.app, AuthState).database
+        fetch = database.fetch
 
-        engine = service_state(service.app, AuthState).engine.sync_engine
-        event.listen(engine, "before_cursor_execute", count)
-        responses = [await service.client.get("/api/auth/jwks") for _ in range(50)]
-        event.remove(engine, "before_cursor_execute", count)
+        async def counted(query: str, *args: Any) -> list[Any]:
+            nonlocal reads
+            reads += "FROM signing_keys" in query
+            return await fetch(query, *args)
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(database, "fetch", counted)
+            responses = [await service.client.get("/api/auth/jwks") for _ in range(50)]
 
     assert {response.status_code for response in responses} == {200}
     assert reads <= 2  # one read at most, two if the interval ends in the middle
@@ -247,9 +251,9 @@ async def test_expired_keys_leave_the_jwks_and_are_pruned(
     expired, recent = generate_key(cipher), generate_key(cipher)
     expired.created_at, expired.retired_at = now - 2 * window, now - window - timedelta(seconds=5)
     recent.created_at, recent.retired_at = now - window, now - timedelta(seconds=5)
-    async with AsyncSession(key_engine, expire_on_commit=False) as session:
-        session.add_all([expired, recent])
-        await session.commit()
+    async with open_database(settings) as database:
+        for key in (expired, recent):
+            await repository.add_signing_key(database, key)
 
     async with start_service(settings) as service:
         current = await jwks_kids(service) - {recent.kid}
@@ -290,7 +294,7 @@ async def test_cli_migrates_and_rotates(
     assert migrated.returncode == first.returncode == second.returncode == 0, second.stderr
     logged = [json.loads(line) for line in second.stdout.splitlines() if line.startswith("{")]
     (rotated,) = [entry for entry in logged if entry["msg"] == "signing key rotated"]
-    engine = create_engine(settings)
+    engine = engine_for(settings)
     try:
         rows = await key_rows(engine)
     finally:

@@ -26,13 +26,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from todo_auth import repository
 from todo_auth.models import SigningKey
 from todo_auth.settings import Settings
-from todo_shared.db import create_engine, create_sessionmaker
+from todo_shared.db import Database, Queries, open_database
 
 logger = logging.getLogger("todo.auth.keys")
 
@@ -117,44 +115,38 @@ def publish_window(settings: Settings) -> timedelta:
     )
 
 
-async def ensure_signing_key(session: AsyncSession, cipher: KeyCipher) -> None:
+async def ensure_signing_key(db: Queries, cipher: KeyCipher) -> None:
     """Create the first key; replicas starting together wait on the lock, then find it."""
-    await repository.lock_signing_keys(session)
-    if not await repository.active_key_exists(session):
+    await repository.lock_signing_keys(db)
+    if not await repository.active_key_exists(db):
         key = generate_key(cipher)
-        await repository.add_signing_key(session, key)
+        await repository.add_signing_key(db, key)
         logger.info("signing key created", extra={"kid": key.kid})
 
 
 async def rotate(
-    session: AsyncSession, cipher: KeyCipher, settings: Settings, *, now: bool = False
+    db: Queries, cipher: KeyCipher, settings: Settings, *, now: bool = False
 ) -> tuple[SigningKey, int]:
     """Add a key that takes over after KEY_ACTIVATION_DELAY_SECONDS (at once with `now`, or
     when no key is signing), retire the current one from that moment, and delete keys no
     live token can name."""
-    await repository.lock_signing_keys(session)
+    await repository.lock_signing_keys(db)
     rotated_at = datetime.now(UTC)
-    wait = not now and await repository.key_signing_at(session, rotated_at)
+    wait = not now and await repository.key_signing_at(db, rotated_at)
     delay = settings.key_activation_delay_seconds if wait else 0
     activates_at = rotated_at + timedelta(seconds=delay)
-    await repository.retire_active_keys(session, at=activates_at)
+    await repository.retire_active_keys(db, at=activates_at)
     key = generate_key(cipher, activates_at=activates_at)
-    await repository.add_signing_key(session, key)
-    pruned = await repository.delete_keys_retired_before(
-        session, rotated_at - publish_window(settings)
-    )
+    await repository.add_signing_key(db, key)
+    pruned = await repository.delete_keys_retired_before(db, rotated_at - publish_window(settings))
     return key, pruned
 
 
 async def rotate_keys(settings: Settings, *, now: bool = False) -> tuple[str, int]:
     """The `rotate-keys` command: one transaction against the service's database."""
-    engine = create_engine(settings)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            cipher = KeyCipher(settings.key_encryption_secret)
-            key, pruned = await rotate(session, cipher, settings, now=now)
-    finally:
-        await engine.dispose()
+    async with open_database(settings) as db, db.transaction() as transaction:
+        cipher = KeyCipher(settings.key_encryption_secret)
+        key, pruned = await rotate(transaction, cipher, settings, now=now)
     logger.info(
         "signing key rotated",
         extra={"kid": key.kid, "activates_at": key.activates_at.isoformat(), "pruned": pruned},
@@ -187,11 +179,11 @@ class KeyStore:
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        database: Database,
         cipher: KeyCipher,
         settings: Settings,
     ) -> None:
-        self._sessionmaker = sessionmaker
+        self._database = database
         self._cipher = cipher
         self._settings = settings
         self._current: KeySet | None = None
@@ -233,11 +225,11 @@ class KeyStore:
 
     async def _load(self, previous: KeySet | None) -> KeySet:
         retired_after = datetime.now(UTC) - publish_window(self._settings)
-        async with self._sessionmaker() as session, session.begin():
-            rows = await repository.published_keys(session, retired_after=retired_after)
-            if not any(row.retired_at is None for row in rows):
-                await ensure_signing_key(session, self._cipher)
-                rows = await repository.published_keys(session, retired_after=retired_after)
+        rows = await repository.published_keys(self._database, retired_after=retired_after)
+        if not any(row.retired_at is None for row in rows):
+            async with self._database.transaction() as transaction:
+                await ensure_signing_key(transaction, self._cipher)
+                rows = await repository.published_keys(transaction, retired_after=retired_after)
         signing = signing_key(rows, datetime.now(UTC))
         if previous is not None and previous.kid == signing.kid:
             private_key = previous.private_key

@@ -9,8 +9,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from redis.asyncio import Redis
-from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
 
 from todo_auth.keys import KeyCipher, KeyStore
 from todo_auth.passwords import PasswordHasher
@@ -19,45 +17,42 @@ from todo_auth.routers import auth
 from todo_auth.settings import Settings
 from todo_auth.state import AuthState
 from todo_shared.app import create_app, service_state
-from todo_shared.db import create_engine, create_sessionmaker
+from todo_shared.db import open_database
+from todo_shared.errors import ServiceUnavailable
 
 logger = logging.getLogger("todo.auth")
 
 
 async def database_check(app: FastAPI) -> str | None:
-    async with service_state(app, AuthState).engine.connect() as conn:
-        await conn.execute(text("SELECT 1"))
+    await service_state(app, AuthState).database.fetchval("SELECT 1")
     return None
 
 
 def create_auth_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(redis: Redis) -> AsyncIterator[AuthState]:
-        engine = create_engine(settings)
-        sessionmaker = create_sessionmaker(engine)
         hasher = PasswordHasher(
             rounds=settings.bcrypt_rounds, max_concurrency=settings.bcrypt_max_concurrency
         )
-        keys = KeyStore(sessionmaker, KeyCipher(settings.key_encryption_secret), settings)
         try:
-            try:
-                # Creates the first key, and fails start-up now if the secret cannot open it.
-                await keys.current()
-            except (DBAPIError, OSError, TimeoutError) as exc:
-                # Start anyway: /readyz reports the database, and keys load on first use.
-                logger.warning("signing keys not loaded", extra={"error": type(exc).__name__})
-            yield AuthState(
-                settings=settings,
-                redis=redis,
-                engine=engine,
-                sessionmaker=sessionmaker,
-                hasher=hasher,
-                keys=keys,
-                limiter=RateLimiter(redis, settings),
-            )
+            async with open_database(settings) as database:
+                keys = KeyStore(database, KeyCipher(settings.key_encryption_secret), settings)
+                try:
+                    # Creates the first key, and fails start-up now if the secret cannot open it.
+                    await keys.current()
+                except ServiceUnavailable:
+                    # Start anyway: /readyz reports the database, and keys load on first use.
+                    logger.warning("signing keys not loaded: database unavailable")
+                yield AuthState(
+                    settings=settings,
+                    redis=redis,
+                    database=database,
+                    hasher=hasher,
+                    keys=keys,
+                    limiter=RateLimiter(redis, settings),
+                )
         finally:
             hasher.close()
-            await engine.dispose()
 
     return create_app(
         settings,

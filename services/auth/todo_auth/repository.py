@@ -1,91 +1,109 @@
-"""Every query the auth service makes, in one place."""
+"""Every query the auth service makes, in one place: statements over the columns of its two
+tables (`User`, `SigningKey`), parameters bound by name, rows returned as those models."""
+
+# ruff: noqa: S608  # statements are built from the models' own column names
 
 from __future__ import annotations
 
+import uuid
 import zlib
-from collections.abc import Sequence
 from datetime import datetime
-
-from sqlalchemy import delete, func, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from typing import Any
 
 from todo_auth.models import SigningKey, User
+from todo_shared.db import Queries
+from todo_shared.sql import Statement
 
 # Serialises key creation and rotation across replicas (a transaction-scoped advisory lock).
 _KEYS_LOCK_ID = zlib.crc32(b"todo_auth.signing_keys")
 
+_USER = ", ".join(User.model_fields)
+_KEY = ", ".join(SigningKey.model_fields)
+_KEY_VALUES = ", ".join(f":{name}" for name in SigningKey.model_fields)
 
-async def get_user_by_email(session: AsyncSession, email: str) -> User | None:
-    result = await session.exec(select(User).where(User.email == email))
-    return result.first()
+_USER_BY_EMAIL = Statement.compile(f"SELECT {_USER} FROM users WHERE email = :email")
+# A concurrent signup of the same email inserts nothing and returns no row.
+_ADD_USER = Statement.compile(
+    "INSERT INTO users (id, email, password_hash) VALUES (:id, :email, :password_hash) "
+    f"ON CONFLICT (email) DO NOTHING RETURNING {_USER}"
+)
+_SET_PASSWORD_HASH = Statement.compile(
+    "UPDATE users SET password_hash = :password_hash WHERE id = :id"
+)
+_LOCK_KEYS = Statement.compile("SELECT pg_advisory_xact_lock(:lock_id)")
+_PUBLISHED_KEYS = Statement.compile(
+    f"SELECT {_KEY} FROM signing_keys WHERE retired_at IS NULL OR retired_at > :retired_after "
+    "ORDER BY created_at DESC, kid"
+)
+_ACTIVE_KEY_EXISTS = Statement.compile(
+    "SELECT EXISTS (SELECT FROM signing_keys WHERE retired_at IS NULL)"
+)
+_KEY_SIGNING_AT = Statement.compile(
+    "SELECT EXISTS (SELECT FROM signing_keys WHERE activates_at <= :moment "
+    "AND (retired_at IS NULL OR retired_at > :moment))"
+)
+_ADD_KEY = Statement.compile(f"INSERT INTO signing_keys ({_KEY}) VALUES ({_KEY_VALUES})")
+_RETIRE_ACTIVE_KEYS = Statement.compile(
+    "UPDATE signing_keys SET retired_at = :at WHERE retired_at IS NULL"
+)
+_DELETE_KEYS_RETIRED_BEFORE = Statement.compile(
+    "WITH deleted AS (DELETE FROM signing_keys WHERE retired_at <= :moment RETURNING kid) "
+    "SELECT count(*) FROM deleted"
+)
 
 
-async def add_user(session: AsyncSession, *, email: str, password_hash: str) -> User | None:
+def _user(row: Any) -> User | None:
+    return None if row is None else User(**dict(row))
+
+
+async def get_user_by_email(db: Queries, email: str) -> User | None:
+    return _user(await db.fetchrow(*_USER_BY_EMAIL.bind(email=email)))
+
+
+async def add_user(db: Queries, *, email: str, password_hash: str) -> User | None:
     """Insert a user; None when the email is taken (also when a concurrent signup just won)."""
-    user = User(email=email, password_hash=password_hash)
-    try:
-        async with session.begin_nested():
-            session.add(user)
-    except IntegrityError:
-        return None
-    return user
+    row = await db.fetchrow(
+        *_ADD_USER.bind(id=uuid.uuid4(), email=email, password_hash=password_hash)
+    )
+    return _user(row)
 
 
-async def set_password_hash(session: AsyncSession, user: User, password_hash: str) -> None:
+async def set_password_hash(db: Queries, user: User, password_hash: str) -> None:
+    await db.fetchval(*_SET_PASSWORD_HASH.bind(id=user.id, password_hash=password_hash))
     user.password_hash = password_hash
-    session.add(user)
-    await session.flush()
 
 
-async def lock_signing_keys(session: AsyncSession) -> None:
+async def lock_signing_keys(db: Queries) -> None:
     """Held until the transaction ends: one replica at a time creates or rotates keys."""
-    await session.exec(select(func.pg_advisory_xact_lock(_KEYS_LOCK_ID)))
+    await db.fetchval(*_LOCK_KEYS.bind(lock_id=_KEYS_LOCK_ID))
 
 
-async def published_keys(session: AsyncSession, *, retired_after: datetime) -> Sequence[SigningKey]:
+async def published_keys(db: Queries, *, retired_after: datetime) -> list[SigningKey]:
     """Keys in use or retired recently enough that tokens they signed may still be live.
 
     Newest first, so the first unretired one is the key to sign with.
     """
-    result = await session.exec(
-        select(SigningKey)
-        .where(col(SigningKey.retired_at).is_(None) | (col(SigningKey.retired_at) > retired_after))
-        .order_by(col(SigningKey.created_at).desc(), col(SigningKey.kid))
-    )
-    return result.all()
+    rows = await db.fetch(*_PUBLISHED_KEYS.bind(retired_after=retired_after))
+    return [SigningKey(**dict(row)) for row in rows]
 
 
-async def active_key_exists(session: AsyncSession) -> bool:
-    result = await session.exec(
-        select(SigningKey.kid).where(col(SigningKey.retired_at).is_(None)).limit(1)
-    )
-    return result.first() is not None
+async def active_key_exists(db: Queries) -> bool:
+    return bool(await db.fetchval(*_ACTIVE_KEY_EXISTS.bind()))
 
 
-async def key_signing_at(session: AsyncSession, moment: datetime) -> bool:
+async def key_signing_at(db: Queries, moment: datetime) -> bool:
     """Whether some key is activated and not yet retired at `moment`."""
-    result = await session.exec(
-        select(SigningKey.kid)
-        .where(col(SigningKey.activates_at) <= moment)
-        .where(col(SigningKey.retired_at).is_(None) | (col(SigningKey.retired_at) > moment))
-        .limit(1)
-    )
-    return result.first() is not None
+    return bool(await db.fetchval(*_KEY_SIGNING_AT.bind(moment=moment)))
 
 
-async def add_signing_key(session: AsyncSession, key: SigningKey) -> None:
-    session.add(key)
-    await session.flush()
+async def add_signing_key(db: Queries, key: SigningKey) -> None:
+    await db.fetchval(*_ADD_KEY.bind(**key.model_dump()))
 
 
-async def retire_active_keys(session: AsyncSession, *, at: datetime) -> None:
-    await session.exec(
-        update(SigningKey).where(col(SigningKey.retired_at).is_(None)).values(retired_at=at)
-    )
+async def retire_active_keys(db: Queries, *, at: datetime) -> None:
+    await db.fetchval(*_RETIRE_ACTIVE_KEYS.bind(at=at))
 
 
-async def delete_keys_retired_before(session: AsyncSession, moment: datetime) -> int:
-    result = await session.exec(delete(SigningKey).where(col(SigningKey.retired_at) <= moment))
-    return result.rowcount
+async def delete_keys_retired_before(db: Queries, moment: datetime) -> int:
+    deleted: int = await db.fetchval(*_DELETE_KEYS_RETIRED_BEFORE.bind(moment=moment))
+    return deleted

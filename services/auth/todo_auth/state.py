@@ -4,21 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from todo_auth.keys import KeyStore
 from todo_auth.passwords import PasswordHasher
 from todo_auth.rate_limit import RateLimiter
 from todo_auth.settings import Settings
 from todo_shared.app import ServiceState
+from todo_shared.db import Database
 
 
 @dataclass(frozen=True, kw_only=True)
 class AuthState(ServiceState):
     settings: Settings
-    engine: AsyncEngine
-    sessionmaker: async_sessionmaker[AsyncSession]
+    database: Database
     hasher: PasswordHasher
     keys: KeyStore
     limiter: RateLimiter

@@ -20,8 +20,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.contract import Contract, contract_hooks
+from tests.support.database import engine_for
 from tests.support.issuer import TestIssuer
-from todo_shared.db import create_engine
 from todo_shared.migrations import upgrade_to_head
 from todo_tasks.main import create_tasks_app
 from todo_tasks.settings import Settings
@@ -77,7 +77,7 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 async def engine(settings: Settings) -> AsyncIterator[AsyncEngine]:
     """The tests' own way into the tasks database, beside the app's pool: to seed rows faster
     than the API can and to read back what a request did."""
-    engine = create_engine(settings)
+    engine = engine_for(settings)
     yield engine
     await engine.dispose()
 

@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 from typing_extensions import TypedDict
 
+from todo_shared.db import Database, open_database
 from todo_tasks import repository
-from todo_tasks.database import Database, open_database
 from todo_tasks.repository import TaskStatements
 from todo_tasks.schemas.task import TaskBase, TaskPatch, TaskPublic
 from todo_tasks.settings import Settings

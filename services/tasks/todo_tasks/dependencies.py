@@ -1,5 +1,5 @@
 """What the task routes declare: the proven owner (every task route is an `OwnerRoute`), the
-running service and its database (see `todo_tasks.database` for why it is not a Session)."""
+running service and its database (see `todo_shared.db` for why it is not a Session)."""
 
 from __future__ import annotations
 
@@ -8,31 +8,32 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 
 from todo_shared.app import state_dependency
+from todo_shared.db import Database
 from todo_shared.errors import Forbidden
-from todo_shared.security import AuthenticatedRoute
+from todo_shared.security import AuthenticatedRoute, CurrentUser
 from todo_shared.tokens import VerifiedToken
-from todo_tasks.database import Database
 from todo_tasks.state import TasksState
+
+
+def require_owner(user_id: str, caller: VerifiedToken) -> str:
+    """The one owner check: the path's user must be the token's subject. It runs before any
+    task is looked up, so a foreign user id is a 403 whether or not the task exists, and
+    nothing about another user's tasks can be learnt from the status code."""
+    if user_id != caller.subject:
+        raise Forbidden
+    return user_id
 
 
 class OwnerRoute(AuthenticatedRoute):
     """401, then 403, are settled before the body is read: neither depends on what was sent."""
 
     def authorize(self, request: Request, caller: VerifiedToken) -> None:
-        """The one owner check. It runs before the task is looked up, so a foreign user id is a
-        403 whether or not the task exists, and nothing about another user's tasks can be
-        learnt from the status code."""
-        if request.path_params["user_id"] != caller.subject:
-            raise Forbidden
-        request.state.owner_id = caller.subject
+        require_owner(request.path_params["user_id"], caller)
 
 
-async def owner_id(request: Request, user_id: Annotated[str, Path()]) -> str:
-    """The path's user id, which `OwnerRoute` has proven to be the token's subject (declared
-    here so it is a documented, validated path parameter). Outside an `OwnerRoute` there is
-    no proven owner, and this fails rather than trust the path."""
-    owner: str = request.state.owner_id
-    return owner
+async def owner_id(caller: CurrentUser, user_id: Annotated[str, Path()]) -> str:
+    """The path's user id, checked against the caller's token: a handler's owner."""
+    return require_owner(user_id, caller)
 
 
 OwnerId = Annotated[str, Depends(owner_id)]

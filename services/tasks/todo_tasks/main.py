@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from todo_shared.app import create_app, service_state
+from todo_shared.db import open_database
 from todo_shared.openapi import query_parameter
 from todo_shared.tokens import keys_check, verifier_lifespan
-from todo_tasks.database import open_database
 from todo_tasks.routers import tasks
 from todo_tasks.settings import Settings
 from todo_tasks.state import TasksState
@@ -60,6 +60,8 @@ def create_tasks_app(settings: Settings) -> FastAPI:
         ),
         service_lifespan=lifespan,
         readiness_checks={"database": database_check, "keys": keys_check},
+        cors_request_headers=tasks.REQUEST_HEADERS,
+        cors_response_headers=tasks.RESPONSE_HEADERS,
     )
 
 

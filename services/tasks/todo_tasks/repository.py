@@ -21,9 +21,9 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
+from todo_shared.db import Database
 from todo_shared.errors import Conflict, ServiceUnavailable
 from todo_shared.sql import Statement
-from todo_tasks.database import Database
 from todo_tasks.schemas.task import TaskBase, TaskPatch, TaskPublic
 
 # Where a keyset page resumes: the (created_at, id) of the last task before it.

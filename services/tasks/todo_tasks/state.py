@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from todo_shared.db import Database
 from todo_shared.tokens import VerifierState
-from todo_tasks.database import Database
 from todo_tasks.settings import Settings
 
 

@@ -32,13 +32,14 @@ import hashlib
 import logging
 import math
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
 from todo_shared.jwks.fetch import JwksFetcher
 from todo_shared.jwks.keys import FetchedKeys, JwksError, VerificationKey
 from todo_shared.jwks.store import SharedKeyStore
-from todo_shared.settings import TrustedIssuer, VerifierSettings
 
 logger = logging.getLogger("todo.jwks")
 
@@ -56,36 +57,49 @@ class UnknownKey(Exception):
     """The key set in use has no key with this `kid`, and refetching is not allowed now."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class JwksPolicy:
+    """How a cache fetches, keeps and shares keys (the JWKS_* settings, in seconds)."""
+
+    algorithms: Sequence[str]
+    max_bytes: int
+    fetch_timeout: float
+    cache_ttl: float
+    refetch_cooldown: float
+    max_staleness: float
+    retry: float
+    unknown_kid_ttl: float
+    redis_key: str
+
+
 class JwksCache:
     """Keys by kid for one issuer's JWKS URL; see the module docstring for the lookup rules."""
 
     def __init__(
-        self, settings: VerifierSettings, issuer: TrustedIssuer, redis: Redis | None
+        self, policy: JwksPolicy, *, issuer: str, jwks_url: str, redis: Redis | None
     ) -> None:
-        self._url = issuer.jwks_url
-        self._cooldown = settings.jwks_refetch_cooldown_seconds
-        self._max_staleness = settings.jwks_max_staleness_seconds
-        self._retry = settings.jwks_retry_seconds
-        self._unknown_ttl = settings.jwks_unknown_kid_ttl_seconds
+        self._url = jwks_url
+        self._cooldown = policy.refetch_cooldown
+        self._max_staleness = policy.max_staleness
+        self._retry = policy.retry
+        self._unknown_ttl = policy.unknown_kid_ttl
         # A refresh claim covers one fetch, but is always gone by the next refresh: no key
         # set's TTL is below both the configured TTL and the cooldown.
-        self._refresh_claim = min(
-            settings.jwks_fetch_timeout_seconds, settings.jwks_cache_ttl_seconds, self._cooldown
-        )
+        self._refresh_claim = min(policy.fetch_timeout, policy.cache_ttl, self._cooldown)
         self._fetcher = JwksFetcher(
             self._url,
-            algorithms=settings.jwt_algorithms,
-            max_bytes=settings.jwks_max_bytes,
-            timeout=settings.jwks_fetch_timeout_seconds,
-            ttl=settings.jwks_cache_ttl_seconds,
+            algorithms=policy.algorithms,
+            max_bytes=policy.max_bytes,
+            timeout=policy.fetch_timeout,
+            ttl=policy.cache_ttl,
             min_ttl=self._cooldown,
         )
         # Issuer and URL both name the entry: two issuers never share keys, even at one URL.
-        name = hashlib.sha256(f"{issuer.issuer}\n{self._url}".encode()).hexdigest()[:16]
+        name = hashlib.sha256(f"{issuer}\n{self._url}".encode()).hexdigest()[:16]
         self._store = SharedKeyStore(
             redis,
-            f"{settings.jwks_redis_key}:{name}",
-            algorithms=settings.jwt_algorithms,
+            f"{policy.redis_key}:{name}",
+            algorithms=policy.algorithms,
             max_staleness=self._max_staleness,
         )
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from todo_auth import repository
-from todo_auth.dependencies import ClientIP, SessionDep, StateDep
+from todo_auth.dependencies import ClientIP, DatabaseDep, StateDep
 from todo_auth.schemas import Jwks, LoginRequest, Token, UserCreate, UserPublic
 from todo_shared.errors import Conflict, Unauthorized
 from todo_shared.openapi import errors, header
@@ -25,17 +25,16 @@ LOGIN_FAILED = "invalid email or password"
 )
 async def signup(
     body: UserCreate,
-    session: SessionDep,
+    db: DatabaseDep,
     state: StateDep,
     client_ip: ClientIP,
 ) -> UserPublic:
     await state.limiter.check("signup", client_ip=client_ip, email=body.email)
     # Checked first to spare a bcrypt hash; the insert still catches a concurrent winner.
-    if await repository.get_user_by_email(session, body.email) is not None:
+    if await repository.get_user_by_email(db, body.email) is not None:
         raise Conflict("email already registered")
-    await session.commit()  # no pooled connection is held while the hash waits for a thread
     password_hash = await state.hasher.hash(body.password.get_secret_value())
-    user = await repository.add_user(session, email=body.email, password_hash=password_hash)
+    user = await repository.add_user(db, email=body.email, password_hash=password_hash)
     if user is None:
         raise Conflict("email already registered")
     return UserPublic.model_validate(user, from_attributes=True)
@@ -47,14 +46,13 @@ async def signup(
 )
 async def login(
     body: LoginRequest,
-    session: SessionDep,
+    db: DatabaseDep,
     state: StateDep,
     client_ip: ClientIP,
 ) -> Token:
     """One answer, after the same bcrypt work, for an unknown email and a wrong password."""
     await state.limiter.check("login", client_ip=client_ip, email=body.email)
-    user = await repository.get_user_by_email(session, body.email)
-    await session.commit()  # no pooled connection is held while bcrypt waits for a thread
+    user = await repository.get_user_by_email(db, body.email)
     matches, upgraded_hash = await state.hasher.verify(
         body.password.get_secret_value(), user.password_hash if user else None
     )
@@ -62,7 +60,7 @@ async def login(
         await state.limiter.login_failed(client_ip=client_ip, email=body.email)
         raise Unauthorized(LOGIN_FAILED)
     if upgraded_hash is not None:  # made with an older cost: replace it while we have the password
-        await repository.set_password_hash(session, user, upgraded_hash)
+        await repository.set_password_hash(db, user, upgraded_hash)
     settings = state.settings
     now = int(time.time())
     token = await state.keys.sign(

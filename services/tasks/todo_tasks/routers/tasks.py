@@ -56,8 +56,12 @@ router = APIRouter(
     responses=errors(401, 403, 503),
 )
 # The statuses beyond the router's: 400 is any refused path, query or body value.
-WITH_BODY = errors(400, 404, 413)
-BY_ID = errors(400, 404)
+_NOT_OWNED = "No such task among the caller's."
+WITH_BODY = errors(400, 404, 413, s404=_NOT_OWNED)
+BY_ID = errors(400, 404, s404=_NOT_OWNED)
+# The headers these routes read from a browser and let it read (CORS).
+REQUEST_HEADERS = ("Idempotency-Key",)
+RESPONSE_HEADERS = ("Location", "Idempotent-Replayed", "X-Total-Count", "X-Next-Cursor")
 
 
 def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
