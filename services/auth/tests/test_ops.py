@@ -64,6 +64,24 @@ async def test_cors_allows_configured_origins_only(start_service: Fixture) -> No
     assert "access-control-allow-origin" not in refused.headers
 
 
+async def test_cors_names_only_the_auth_service_s_own_headers(client: AsyncClient) -> None:
+    """The tasks service's headers (an idempotency key, paging) are not the auth service's."""
+    origin = {"Origin": "http://localhost:3000"}
+    keyed = await client.options(
+        "/api/auth/login",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Idempotency-Key",
+        },
+    )
+    answered = await client.get("/healthz", headers=origin)
+
+    assert keyed.status_code == 400  # Starlette: "Disallowed CORS headers"
+    exposed = {h.strip() for h in answered.headers["access-control-expose-headers"].split(",")}
+    assert exposed == {"X-Request-ID", "Retry-After"}
+
+
 async def test_oversized_body_is_413_and_changes_nothing(
     start_service: Fixture, user_count: Fixture
 ) -> None:

@@ -104,19 +104,22 @@ async def test_request_id_is_echoed(as_alice: httpx.AsyncClient, alice: str) -> 
     assert response.headers["x-request-id"] == "abc-123"
 
 
-async def test_cors_lets_the_front_end_read_paging_headers(
-    anonymous: httpx.AsyncClient, alice: str
+async def test_cors_lets_the_front_end_send_keys_and_read_paging_headers(
+    anonymous: httpx.AsyncClient, as_alice: httpx.AsyncClient, alice: str
 ) -> None:
     response = await anonymous.options(
         f"/api/{alice}/tasks",
         headers={
             "Origin": "http://localhost:3000",
-            "Access-Control-Request-Method": "GET",
-            "Access-Control-Request-Headers": "Authorization",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Authorization, Idempotency-Key",
         },
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
+    listed = await as_alice.get(f"/api/{alice}/tasks", headers={"Origin": "http://localhost:3000"})
+    exposed = {name.strip() for name in listed.headers["access-control-expose-headers"].split(",")}
+    assert exposed >= {"X-Total-Count", "X-Next-Cursor", "Location", "Idempotent-Replayed"}
     refused = await anonymous.options(
         f"/api/{alice}/tasks",
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
