@@ -1,4 +1,4 @@
-"""The middleware every request passes: request ids, body cap, client address, access log."""
+"""The middleware every request passes: client address, request ids and log, 500, body cap."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from todo_shared.app import create_app
-from todo_shared.observability import JsonFormatter, RequestContextMiddleware, TrustedProxies
+from todo_shared.observability import JsonFormatter, TrustedProxies, install_request_middleware
 from todo_shared.settings import ServiceSettings
 
 MAX_BODY = 64
@@ -28,11 +28,10 @@ async def echo(request: Request) -> JSONResponse:
     return JSONResponse({"size": len(body), "client_ip": request.state.client_ip})
 
 
-def make_app() -> RequestContextMiddleware:
+def make_app() -> Starlette:
     app = Starlette(routes=[Route("/echo", echo, methods=["GET", "POST"]), Route("/healthz", echo)])
-    return RequestContextMiddleware(
-        app, max_body_bytes=MAX_BODY, proxies=TrustedProxies(["10.0.0.0/8"])
-    )
+    install_request_middleware(app, max_body_bytes=MAX_BODY, proxies=TrustedProxies(["10.0.0.0/8"]))
+    return app
 
 
 @pytest.fixture

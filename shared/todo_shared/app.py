@@ -16,7 +16,11 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_shared.errors import install_error_handlers
-from todo_shared.observability import RequestContextMiddleware, TrustedProxies, configure_logging
+from todo_shared.observability import (
+    TrustedProxies,
+    configure_logging,
+    install_request_middleware,
+)
 from todo_shared.openapi import DocumentPatch, install_docs, install_openapi, operation_id
 from todo_shared.settings import ServiceSettings
 
@@ -166,6 +170,46 @@ async def method_not_allowed(request: Request, _: Exception) -> JSONResponse:
     )
 
 
+def _lifespan(
+    settings: ServiceSettings, service_lifespan: ServiceLifespan | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Logging and Redis, then the service's own start-up, whose state the app holds."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        redis = create_redis(settings)
+        try:
+            async with (
+                nullcontext(ServiceState(settings=settings, redis=redis))
+                if service_lifespan is None
+                else service_lifespan(redis)
+            ) as state:
+                app.state.service = state
+                yield
+        finally:
+            await redis.aclose()
+
+    return lifespan
+
+
+def _install_cors(
+    app: FastAPI,
+    origins: Sequence[str],
+    request_headers: Sequence[str],
+    response_headers: Sequence[str],
+) -> None:
+    """The headers every service has, plus the service's own."""
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=origins,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID", *request_headers],
+        expose_headers=["X-Request-ID", "Retry-After", *response_headers],
+    )
+
+
 def create_app(
     settings: ServiceSettings,
     *,
@@ -189,25 +233,10 @@ def create_app(
     ones every service has.
     """
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        configure_logging(settings.log_level)
-        redis = create_redis(settings)
-        try:
-            async with (
-                nullcontext(ServiceState(settings=settings, redis=redis))
-                if service_lifespan is None
-                else service_lifespan(redis)
-            ) as state:
-                app.state.service = state
-                yield
-        finally:
-            await redis.aclose()
-
     app = FastAPI(
         title=title,
         description=description,
-        lifespan=lifespan,
+        lifespan=_lifespan(settings, service_lifespan),
         openapi_url=openapi_url if settings.api_docs else None,
         docs_url=None,
         redoc_url=None,
@@ -219,16 +248,9 @@ def create_app(
     install_error_handlers(app, retry_after_seconds=settings.retry_after_seconds)
     app.add_middleware(HeadAsGetMiddleware)
     app.add_exception_handler(405, method_not_allowed)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origins,
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=["Authorization", "Content-Type", "X-Request-ID", *cors_request_headers],
-        expose_headers=["X-Request-ID", "Retry-After", *cors_response_headers],
-    )
-    app.add_middleware(
-        RequestContextMiddleware,
+    _install_cors(app, settings.cors_origins, cors_request_headers, cors_response_headers)
+    install_request_middleware(
+        app,
         max_body_bytes=settings.max_body_bytes,
         proxies=TrustedProxies(settings.trusted_proxies),
     )

@@ -145,7 +145,7 @@ def install_error_handlers(app: FastAPI, *, retry_after_seconds: int) -> None:
 
     async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
         if not is_outage(exc):
-            raise exc  # a bug: RequestContextMiddleware logs it and answers 500
+            raise exc  # a bug: UnhandledErrorMiddleware logs it and answers 500
         logger.warning(
             "database unavailable",
             extra={"path": request.url.path, "error": type(exc).__name__},

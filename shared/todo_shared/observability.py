@@ -1,4 +1,8 @@
-"""JSON logs carrying a request id, and the one ASGI middleware every request passes through."""
+"""JSON logs carrying a request id, and the ASGI middleware every request passes through: the
+client's address, the request log, the 500 of an unhandled error and the body limit.
+
+Pure ASGI rather than BaseHTTPMiddleware: these run on every request of the hot path.
+"""
 
 from __future__ import annotations
 
@@ -90,8 +94,9 @@ class TrustedProxies:
         return hops[0] if hops else host
 
 
-async def _send_error(send: Send, error: AppError, request_id: str) -> None:
-    """The error handler's response, for the errors this middleware answers itself."""
+async def _send_error(send: Send, error: AppError) -> None:
+    """The error handler's response, for the errors a middleware answers itself (the request
+    log adds the request id)."""
     body = json.dumps({"detail": error.detail}).encode()
     await send(
         {
@@ -100,82 +105,62 @@ async def _send_error(send: Send, error: AppError, request_id: str) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", request_id.encode()),
             ],
         }
     )
     await send({"type": "http.response.body", "body": body})
 
 
-class RequestContextMiddleware:
-    """Request id in and out, body size cap (413), client address, one access log line, and
-    the 500 for an unhandled error.
+def _request_id(scope: Scope) -> str:
+    """The client's `X-Request-ID` when it looks like one, else a new one."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate: str = value.decode("latin-1")
+            if _VALID_REQUEST_ID.fullmatch(candidate):
+                return candidate
+    return uuid.uuid4().hex
 
-    Pure ASGI rather than BaseHTTPMiddleware: this runs on every request of the hot path.
-    """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, proxies: TrustedProxies) -> None:
+class ClientAddressMiddleware:
+    """Puts the client's address in the request state (`client_ip`): the peer, or the nearest
+    `X-Forwarded-For` hop that is not a trusted proxy."""
+
+    def __init__(self, app: ASGIApp, *, proxies: TrustedProxies) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
         self.proxies = proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("state", {})["client_ip"] = self.proxies.client_ip(scope)
+        await self.app(scope, receive, send)
+
+
+class RequestLogMiddleware:
+    """The request id in (the client's, or a new one) and out (`X-Request-ID`, and every log
+    line while the request runs), and one access log line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        request_id = ""
-        content_length: int | None = None
-        for name, value in scope["headers"]:
-            if name == b"x-request-id":
-                candidate = value.decode("latin-1")
-                if _VALID_REQUEST_ID.fullmatch(candidate):
-                    request_id = candidate
-            elif name == b"content-length" and value.isdigit():
-                content_length = int(value)
-        request_id = request_id or uuid.uuid4().hex
+        request_id = _request_id(scope)
         token = request_id_var.set(request_id)
-        client_ip = self.proxies.client_ip(scope)
-        scope.setdefault("state", {})["client_ip"] = client_ip
+        header = (b"x-request-id", request_id.encode())
         status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", ()), header]
+            await send(message)
+
         try:
-            if content_length is not None and content_length > self.max_body_bytes:
-                status = 413
-                await _send_error(send, PayloadTooLarge(), request_id)
-                return
-            if content_length is None and scope["method"] not in ("GET", "HEAD", "DELETE"):
-                buffered = await self._buffer_body(receive)
-                if buffered is None:
-                    status = 413
-                    await _send_error(send, PayloadTooLarge(), request_id)
-                    return
-                receive = buffered
-            header = (b"x-request-id", request_id.encode())
-            started_response = False
-
-            async def send_with_id(message: Message) -> None:
-                nonlocal status, started_response
-                if message["type"] == "http.response.start":
-                    status = message["status"]
-                    started_response = True
-                    message["headers"] = [*message.get("headers", ()), header]
-                await send(message)
-
-            try:
-                await self.app(scope, receive, send_with_id)
-            except Exception:
-                # Handled here rather than by Starlette's outermost ServerErrorMiddleware, which
-                # runs after this middleware has returned: its 500 would lack the request id,
-                # in the response and in the log line.
-                error_logger.error(
-                    "unhandled error",
-                    exc_info=True,
-                    extra={"request_id": request_id, "path": scope["path"]},
-                )
-                if started_response:
-                    raise
-                status = 500
-                await _send_error(send, AppError(), request_id)
+            await self.app(scope, receive, send_with_id)
         finally:
             # Container healthchecks probe every few seconds: their successes are DEBUG noise.
             quiet = status < 400 and scope["path"] in _PROBE_PATHS
@@ -188,10 +173,71 @@ class RequestContextMiddleware:
                     "path": scope["path"],
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-                    "client_ip": client_ip,
+                    "client_ip": scope.get("state", {}).get("client_ip"),
                 },
             )
             request_id_var.reset(token)
+
+
+class UnhandledErrorMiddleware:
+    """An unhandled error is logged with its traceback and answered as a JSON 500.
+
+    Here rather than in Starlette's outermost ServerErrorMiddleware, which runs outside the
+    request log: its 500 would lack the request id, in the response and in the log line.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started_response = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started_response
+            started_response = started_response or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            error_logger.error(
+                "unhandled error",
+                exc_info=True,
+                extra={"request_id": request_id_var.get(), "path": scope["path"]},
+            )
+            if started_response:
+                raise
+            await _send_error(send, AppError())
+
+
+class BodyLimitMiddleware:
+    """A body over `max_body_bytes` is a 413 before anything reads it: by its Content-Length,
+    or, sent without one, once the bytes read pass the cap."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        content_length = next(
+            (int(v) for n, v in scope["headers"] if n == b"content-length" and v.isdigit()), None
+        )
+        if content_length is not None and content_length > self.max_body_bytes:
+            await _send_error(send, PayloadTooLarge())
+            return
+        if content_length is None and scope["method"] not in ("GET", "HEAD", "DELETE"):
+            buffered = await self._buffer_body(receive)
+            if buffered is None:
+                await _send_error(send, PayloadTooLarge())
+                return
+            receive = buffered
+        await self.app(scope, receive, send)
 
     async def _buffer_body(self, receive: Receive) -> Receive | None:
         """Read a body sent without Content-Length, refusing it once it passes the cap."""
@@ -218,3 +264,11 @@ class RequestContextMiddleware:
             return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
         return replay
+
+
+def install_request_middleware(app: Any, *, max_body_bytes: int, proxies: TrustedProxies) -> None:
+    """Outermost first: the address, the log (which reads it), the 500, then the body limit."""
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
+    app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(ClientAddressMiddleware, proxies=proxies)

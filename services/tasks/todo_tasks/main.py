@@ -14,6 +14,7 @@ from todo_shared.db import open_database
 from todo_shared.openapi import query_parameter
 from todo_shared.tokens import keys_check, verifier_lifespan
 from todo_tasks.routers import tasks
+from todo_tasks.schemas import responses
 from todo_tasks.settings import Settings
 from todo_tasks.state import TasksState
 
@@ -60,8 +61,8 @@ def create_tasks_app(settings: Settings) -> FastAPI:
         ),
         service_lifespan=lifespan,
         readiness_checks={"database": database_check, "keys": keys_check},
-        cors_request_headers=tasks.REQUEST_HEADERS,
-        cors_response_headers=tasks.RESPONSE_HEADERS,
+        cors_request_headers=responses.REQUEST_HEADERS,
+        cors_response_headers=responses.RESPONSE_HEADERS,
     )
 
 

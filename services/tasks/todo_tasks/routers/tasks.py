@@ -15,10 +15,11 @@ from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
 from todo_shared.errors import NotFound
-from todo_shared.openapi import errors, header
+from todo_shared.openapi import errors
 from todo_tasks import repository
 from todo_tasks.dependencies import DatabaseDep, OwnerId, OwnerRoute, StateDep
 from todo_tasks.models.idempotency import KEY_MAX_LENGTH
+from todo_tasks.schemas.responses import BY_ID, CREATE_RESPONSES, LIST_RESPONSES, WITH_BODY
 from todo_tasks.schemas.task import TaskComplete, TaskCreate, TaskPatch, TaskPublic, TaskUpdate
 from todo_tasks.settings import Settings
 
@@ -55,13 +56,6 @@ router = APIRouter(
     route_class=OwnerRoute,
     responses=errors(401, 403, 503),
 )
-# The statuses beyond the router's: 400 is any refused path, query or body value.
-_NOT_OWNED = "No such task among the caller's."
-WITH_BODY = errors(400, 404, 413, s404=_NOT_OWNED)
-BY_ID = errors(400, 404, s404=_NOT_OWNED)
-# The headers these routes read from a browser and let it read (CORS).
-REQUEST_HEADERS = ("Idempotency-Key",)
-RESPONSE_HEADERS = ("Location", "Idempotent-Replayed", "X-Total-Count", "X-Next-Cursor")
 
 
 def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -101,29 +95,7 @@ def _page_limit(settings: Settings, limit: int | None) -> int:
     return limit
 
 
-@router.get(
-    "",
-    response_model=list[TaskPublic],
-    responses={
-        200: {
-            "description": "A page of the caller's tasks, newest first.",
-            "headers": {
-                "X-Total-Count": header(
-                    "Tasks matching the filter, before paging (exact, and read without "
-                    "counting the tasks).",
-                    {"type": "integer", "minimum": 0},
-                ),
-                "X-Next-Cursor": header(
-                    "Present when more tasks follow this page: pass it as `cursor` (with the "
-                    "same `completed`) for the next one.",
-                    {"type": "string"},
-                    required=False,
-                ),
-            },
-        },
-        **errors(400),
-    },
-)
+@router.get("", response_model=list[TaskPublic], responses=LIST_RESPONSES)
 async def list_tasks(
     owner: OwnerId,
     state: StateDep,
@@ -151,30 +123,7 @@ async def list_tasks(
 
 
 @router.post(
-    "",
-    response_model=TaskPublic,
-    status_code=status.HTTP_201_CREATED,
-    responses={
-        201: {
-            "description": "The new task; with `Idempotent-Replayed`, the task an earlier "
-            "request with this `Idempotency-Key` created, as it is now.",
-            "headers": {
-                "Location": header("The new task's path.", {"type": "string"}),
-                "Idempotent-Replayed": header(
-                    "`true` when this answers a retry: nothing was created.",
-                    {"type": "string", "enum": ["true"]},
-                    required=False,
-                ),
-            },
-        },
-        **errors(
-            400,
-            409,
-            413,
-            s409="The `Idempotency-Key` was used with a different body, or the task it "
-            "created has been deleted since: nothing was created.",
-        ),
-    },
+    "", response_model=TaskPublic, status_code=status.HTTP_201_CREATED, responses=CREATE_RESPONSES
 )
 async def create_task(
     owner: OwnerId, db: DatabaseDep, body: TaskCreate, key: IdempotencyKey = None
