@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What the browser tests (tests/e2e/test_browser.py) need beyond the Python workspace, installed
 # once and then skipped: Debian's Chromium (Playwright drives it through executable_path; its
-# own browser download is never used) and the front end's locked npm dependencies (axe-core).
+# own browser download is never used) and the front end's locked npm dependencies (axe-core,
+# scripts/ensure-frontend.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,12 +23,4 @@ if ! command -v npm >/dev/null 2>&1; then
     apt_install npm
 fi
 
-# npm ci again only when the lock (or the typed client it installs a copy of) changed.
-stamp=frontend/node_modules/.todo-inputs
-inputs="$(cat frontend/package-lock.json clients/typescript/package.json clients/typescript/src/*.ts \
-    clients/typescript/src/generated/*.ts | sha256sum | cut -c1-16)"
-if [ "$(cat "$stamp" 2>/dev/null)" != "$inputs" ]; then
-    log "npm ci in frontend/"
-    (cd frontend && npm ci --no-audit --no-fund --loglevel=error) >&2
-    printf '%s\n' "$inputs" > "$stamp"
-fi
+bash scripts/ensure-frontend.sh

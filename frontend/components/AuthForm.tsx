@@ -20,7 +20,13 @@ function describe(error: AuthError, retryAfter: string | null): string {
 }
 
 /** Sign in or create an account with an email address and a password. */
-export function AuthForm({ notice, onSignedIn }: { notice: string | null; onSignedIn: () => void }) {
+export function AuthForm({
+  notice,
+  onSignedIn,
+}: {
+  notice: string | null;
+  onSignedIn: () => void;
+}) {
   const [mode, setMode] = useState<Mode>("sign-in");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");

@@ -69,6 +69,9 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
 
   useEffect(() => {
     let current = true;
+    // Loading starts with the filter it loads for: the reset belongs to this effect until
+    // the list's server state moves into a query cache.
+    // eslint-disable-next-line react-hooks/set-state-in-effect
     setLoading(true);
     setError(null);
     addedDuringLoad.current = [];
@@ -172,15 +175,21 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
       ) : tasks.length === 0 ? (
         <p className="muted empty">{EMPTY[filter]}</p>
       ) : (
-        <ul className="tasks" aria-label={`${FILTERS.find((f) => f.value === filter)?.label} tasks`}>
+        <ul
+          className="tasks"
+          aria-label={`${FILTERS.find((f) => f.value === filter)?.label} tasks`}
+        >
           {tasks.map((task) => (
             <TaskItem
               key={task.id}
               task={task}
               onToggle={() =>
-                change(async () => {
-                  replace(await setCompleted(userId, task.id, !task.completed));
-                }, `“${task.title}” marked ${task.completed ? "active" : "complete"}.`)
+                change(
+                  async () => {
+                    replace(await setCompleted(userId, task.id, !task.completed));
+                  },
+                  `“${task.title}” marked ${task.completed ? "active" : "complete"}.`,
+                )
               }
               onSave={(title, description) =>
                 change(async () => {
@@ -412,4 +421,3 @@ function TaskItem({
     </li>
   );
 }
-
