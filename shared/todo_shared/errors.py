@@ -9,6 +9,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import SecretStr
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -73,10 +74,23 @@ class ServiceUnavailable(AppError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+def _message(error: Any) -> str:
+    """Pydantic's message, in words a person reads: a validator's own sentence without the
+    "Value error, " prefix, and a text's length in characters (a secret's limit says "items")."""
+    message: str = error.get("msg", "")
+    context = error.get("ctx") or {}
+    if isinstance(error.get("input"), str | SecretStr):
+        if error.get("type") == "too_short" and "min_length" in context:
+            return f"should be at least {context['min_length']} characters"
+        if error.get("type") == "too_long" and "max_length" in context:
+            return f"should be at most {context['max_length']} characters"
+    return message.removeprefix("Value error, ")
+
+
 def validation_details(errors: Any) -> list[dict[str, Any]]:
     """Field errors without the submitted values: those may hold a password."""
     return [
-        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
+        {"loc": list(error.get("loc", ())), "msg": _message(error), "type": error.get("type")}
         for error in errors
     ]
 

@@ -229,3 +229,22 @@ async def test_response_never_holds_the_hash(
     assert stored_hash.startswith("$2b$")
     assert stored_hash not in response.text
     assert PASSWORD not in response.text
+
+
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [("tiny", "should be at least 8 characters"), ("p" * 73, "at most 72 bytes")],
+    ids=["short", "long"],
+)
+async def test_a_refused_password_is_explained_in_characters_or_bytes(
+    client: AsyncClient, user_count: Fixture, password: str, message: str
+) -> None:
+    """What the front end shows a person: no "items", no "Value error," prefix."""
+    response = await client.post(URL, json={"email": "words@example.com", "password": password})
+
+    assert response.status_code == 400
+    (error,) = response.json()["detail"]
+    assert message in error["msg"]
+    assert "items" not in error["msg"]
+    assert not error["msg"].startswith("Value error")
+    assert await user_count() == 0

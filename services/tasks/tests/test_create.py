@@ -147,3 +147,14 @@ async def test_a_body_over_the_limit_is_413_and_changes_nothing(
     assert response.status_code == 413
     assert response.json() == {"detail": "request body too large"}
     assert await snapshot() == before
+
+
+async def test_a_blank_title_is_explained_without_the_validator_s_prefix(
+    as_alice: httpx.AsyncClient, alice: str, snapshot: Callable[[], Awaitable[list[Any]]]
+) -> None:
+    before = await snapshot()
+    response = await as_alice.post(f"/api/{alice}/tasks", json={"title": "   "})
+
+    assert response.status_code == 400
+    assert [error["msg"] for error in response.json()["detail"]] == ["must not be blank"]
+    assert await snapshot() == before
