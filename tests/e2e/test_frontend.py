@@ -136,3 +136,13 @@ def _logs(container: str) -> str:
         ["docker", "logs", container], capture_output=True, text=True, timeout=30, check=True
     )
     return result.stdout + result.stderr
+
+
+def test_the_favicon_is_served_and_linked_from_every_page(stack: Stack) -> None:
+    icon = stack.client.get("/favicon.ico")
+    page = stack.client.get("/")
+
+    assert icon.status_code == 200
+    assert icon.headers["content-type"].startswith("image/")
+    assert icon.content[:4] == b"\x00\x00\x01\x00"  # an ICO file
+    assert 'rel="icon" href="/favicon.ico' in page.text

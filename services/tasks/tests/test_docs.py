@@ -42,3 +42,23 @@ async def test_api_docs_off_serves_neither_document_nor_page(
     async with client_for(app, None) as client:
         for path in ("/api/openapi.json", "/api/docs", "/api/docs/assets/swagger-ui.css"):
             assert (await client.get(path)).status_code == 404, path
+
+
+async def test_every_request_body_has_an_example_the_service_accepts(
+    as_alice: httpx.AsyncClient, alice: str
+) -> None:
+    """Swagger's "Try it out" sends these: real tasks, not strings made up from a pattern."""
+    document = (await as_alice.get("/api/openapi.json")).json()
+    schemas = document["components"]["schemas"]
+    examples = {
+        name: schemas[name]["examples"][0]
+        for name in ("TaskCreate", "TaskUpdate", "TaskPatch", "TaskComplete")
+    }
+    created = await as_alice.post(f"/api/{alice}/tasks", json=examples["TaskCreate"])
+    assert created.status_code == 201
+    assert created.json()["title"] == "Buy milk"
+    path = created.headers["location"]
+    assert (await as_alice.put(path, json=examples["TaskUpdate"])).status_code == 200
+    assert (await as_alice.patch(path, json=examples["TaskPatch"])).status_code == 200
+    completed = await as_alice.patch(f"{path}/complete", json=examples["TaskComplete"])
+    assert completed.status_code == 200

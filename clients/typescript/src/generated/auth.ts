@@ -161,7 +161,13 @@ export interface components {
              */
             keys: components["schemas"]["Jwk"][];
         };
-        /** LoginRequest */
+        /**
+         * LoginRequest
+         * @example {
+         *       "email": "ada@example.com",
+         *       "password": "correct horse battery"
+         *     }
+         */
         LoginRequest: {
             /**
              * Email
@@ -187,7 +193,13 @@ export interface components {
             /** Expires In */
             expires_in: number;
         };
-        /** UserCreate */
+        /**
+         * UserCreate
+         * @example {
+         *       "email": "ada@example.com",
+         *       "password": "correct horse battery"
+         *     }
+         */
         UserCreate: {
             /**
              * Email

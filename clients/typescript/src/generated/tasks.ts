@@ -112,6 +112,9 @@ export interface components {
         /**
          * TaskComplete
          * @description `{"completed": true|false}` sets the flag; an empty object (or no body) toggles it.
+         * @example {
+         *       "completed": true
+         *     }
          */
         TaskComplete: {
             /** Completed */
@@ -120,6 +123,10 @@ export interface components {
         /**
          * TaskCreate
          * @description POST: a title is required; no description means null, no `completed` means false.
+         * @example {
+         *       "description": "2 litres",
+         *       "title": "Buy milk"
+         *     }
          */
         TaskCreate: {
             /** Title */
@@ -136,6 +143,9 @@ export interface components {
          * TaskPatch
          * @description PATCH changes only the fields sent; `description: null` clears it, a null title or
          *     `completed` is a 400 (they cannot be null, and the schema says so).
+         * @example {
+         *       "completed": true
+         *     }
          */
         TaskPatch: {
             /** Title */
@@ -172,6 +182,10 @@ export interface components {
          * TaskUpdate
          * @description PUT replaces every writable field: an omitted description becomes null and an omitted
          *     `completed` becomes false, exactly as if the task were created anew.
+         * @example {
+         *       "completed": true,
+         *       "title": "Buy oat milk"
+         *     }
          */
         TaskUpdate: {
             /** Title */

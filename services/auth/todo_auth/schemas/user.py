@@ -8,7 +8,15 @@ from datetime import datetime
 from typing import Annotated
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from pydantic import AfterValidator, BaseModel, BeforeValidator, EmailStr, Field, SecretStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+)
 
 from todo_auth.passwords import MAX_PASSWORD_BYTES, hashable
 
@@ -88,11 +96,23 @@ NewPassword = Annotated[
 
 
 class UserCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "ada@example.com", "password": "correct horse battery"}]
+        }
+    )
+
     email: NormalizedEmail
     password: NewPassword
 
 
 class LoginRequest(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"email": "ada@example.com", "password": "correct horse battery"}]
+        }
+    )
+
     email: NormalizedEmail
     # Not held to the signup rules: a login only ever matches or not (401, never 400).
     password: Annotated[SecretStr, Field(min_length=1, max_length=1024)]

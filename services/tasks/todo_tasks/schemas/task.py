@@ -90,6 +90,10 @@ class TaskBase(_Body):
 class TaskCreate(TaskBase):
     """POST: a title is required; no description means null, no `completed` means false."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"title": "Buy milk", "description": "2 litres"}]}
+    )
+
     def fingerprint(self) -> bytes:
         """What the request asks for, to tell a retry from a different request under the same
         `Idempotency-Key`. Values equal to their defaults are left out, so sending a default
@@ -103,10 +107,18 @@ class TaskUpdate(TaskBase):
     """PUT replaces every writable field: an omitted description becomes null and an omitted
     `completed` becomes false, exactly as if the task were created anew."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"title": "Buy oat milk", "description": None, "completed": True}]
+        }
+    )
+
 
 class TaskPatch(_Body):
     """PATCH changes only the fields sent; `description: null` clears it, a null title or
     `completed` is a 400 (they cannot be null, and the schema says so)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"completed": True}]})
 
     title: Title | None = OMITTABLE
     description: Description | None = None
@@ -117,6 +129,8 @@ class TaskPatch(_Body):
 
 class TaskComplete(_Body):
     """`{"completed": true|false}` sets the flag; an empty object (or no body) toggles it."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"completed": True}]})
 
     completed: StrictBool | None = OMITTABLE
 
