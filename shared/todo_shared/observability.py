@@ -121,23 +121,8 @@ def _request_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
-class ClientAddressMiddleware:
-    """Puts the client's address in the request state (`client_ip`): the peer, or the nearest
-    `X-Forwarded-For` hop that is not a trusted proxy."""
-
-    def __init__(self, app: ASGIApp, *, proxies: TrustedProxies) -> None:
-        self.app = app
-        self.proxies = proxies
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            scope.setdefault("state", {})["client_ip"] = self.proxies.client_ip(scope)
-        await self.app(scope, receive, send)
-
-
-class RequestLogMiddleware:
-    """The request id in (the client's, or a new one) and out (`X-Request-ID`, and every log
-    line while the request runs), and one access log line per request."""
+class HttpMiddleware:
+    """A pure ASGI middleware for HTTP requests: anything else (the lifespan) passes through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -146,6 +131,31 @@ class RequestLogMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """One HTTP request; each middleware says what it does with it."""
+        raise NotImplementedError
+
+
+class ClientAddressMiddleware(HttpMiddleware):
+    """Puts the client's address in the request state (`client_ip`): the peer, or the nearest
+    `X-Forwarded-For` hop that is not a trusted proxy."""
+
+    def __init__(self, app: ASGIApp, *, proxies: TrustedProxies) -> None:
+        super().__init__(app)
+        self.proxies = proxies
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope.setdefault("state", {})["client_ip"] = self.proxies.client_ip(scope)
+        await self.app(scope, receive, send)
+
+
+class RequestLogMiddleware(HttpMiddleware):
+    """The request id in (the client's, or a new one) and out (`X-Request-ID`, and every log
+    line while the request runs), and one access log line per request."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         request_id = _request_id(scope)
         token = request_id_var.set(request_id)
@@ -179,20 +189,14 @@ class RequestLogMiddleware:
             request_id_var.reset(token)
 
 
-class UnhandledErrorMiddleware:
+class UnhandledErrorMiddleware(HttpMiddleware):
     """An unhandled error is logged with its traceback and answered as a JSON 500.
 
     Here rather than in Starlette's outermost ServerErrorMiddleware, which runs outside the
     request log: its 500 would lack the request id, in the response and in the log line.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started_response = False
 
         async def tracking_send(message: Message) -> None:
@@ -213,18 +217,15 @@ class UnhandledErrorMiddleware:
             await _send_error(send, AppError())
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """A body over `max_body_bytes` is a 413 before anything reads it: by its Content-Length,
     or, sent without one, once the bytes read pass the cap."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body_bytes = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         content_length = next(
             (int(v) for n, v in scope["headers"] if n == b"content-length" and v.isdigit()), None
         )
