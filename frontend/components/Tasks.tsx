@@ -52,6 +52,8 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
         onSignedOut();
         return;
       }
+      // Errors of the form's own fields are shown beside them, once.
+      if (caught instanceof ApiError && shownBesideFields(caught)) return;
       setError(caught instanceof Error ? caught.message : String(caught));
     },
     [onSignedOut],
@@ -109,13 +111,19 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
 
   /** Runs a change and announces it; the filters' sizes follow in the background, so the
    * form that asked is free again as soon as the change itself is done. */
-  async function change(action: () => Promise<void>, done: string) {
+  async function change(action: () => Promise<void>, done: string, taskId?: number) {
     setError(null);
     try {
       await action();
       setStatus(done);
       void refreshCounts();
     } catch (caught) {
+      if (taskId !== undefined && caught instanceof ApiError && caught.status === 404) {
+        // Deleted elsewhere (another tab, another device): it leaves this view too.
+        setTasks((shown) => shown.filter((task) => task.id !== taskId));
+        setTotal((n) => n - 1);
+        void refreshCounts();
+      }
       fail(caught);
       throw caught;
     }
@@ -189,19 +197,28 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
                     replace(await setCompleted(userId, task.id, !task.completed));
                   },
                   `“${task.title}” marked ${task.completed ? "active" : "complete"}.`,
+                  task.id,
                 )
               }
               onSave={(title, description) =>
-                change(async () => {
-                  replace(await updateTask(userId, task.id, { title, description }));
-                }, `Saved “${title}”.`)
+                change(
+                  async () => {
+                    replace(await updateTask(userId, task.id, { title, description }));
+                  },
+                  `Saved “${title}”.`,
+                  task.id,
+                )
               }
               onDelete={() =>
-                change(async () => {
-                  await deleteTask(userId, task.id);
-                  setTasks((shown) => shown.filter((t) => t.id !== task.id));
-                  setTotal((n) => n - 1);
-                }, `Deleted “${task.title}”.`)
+                change(
+                  async () => {
+                    await deleteTask(userId, task.id);
+                    setTasks((shown) => shown.filter((t) => t.id !== task.id));
+                    setTotal((n) => n - 1);
+                  },
+                  `Deleted “${task.title}”.`,
+                  task.id,
+                )
               }
             />
           ))}
@@ -219,6 +236,14 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
       ) : null}
     </>
   );
+}
+
+/** The fields a task's forms have an input for, where their errors are shown. */
+const FORM_FIELDS = new Set(["title", "description"]);
+
+function shownBesideFields(error: ApiError): boolean {
+  const fields = Object.keys(error.fields);
+  return fields.length > 0 && fields.every((field) => FORM_FIELDS.has(field));
 }
 
 /** Field errors from a 400, keyed by field name, for the inputs' own messages. */
@@ -267,7 +292,7 @@ function NewTask({
         onChange={(event) => setTitle(event.target.value)}
       />
       {errors.title ? (
-        <p id="new-title-error" className="field-error">
+        <p id="new-title-error" className="field-error" role="alert">
           {errors.title}
         </p>
       ) : null}
@@ -281,7 +306,11 @@ function NewTask({
         aria-invalid={errors.description ? true : undefined}
         onChange={(event) => setDescription(event.target.value)}
       />
-      {errors.description ? <p className="field-error">{errors.description}</p> : null}
+      {errors.description ? (
+        <p className="field-error" role="alert">
+          {errors.description}
+        </p>
+      ) : null}
       <button type="submit" disabled={busy}>
         {busy ? "Adding…" : "Add task"}
       </button>
@@ -361,7 +390,11 @@ function TaskItem({
             aria-invalid={errors.title ? true : undefined}
             onChange={(event) => setTitle(event.target.value)}
           />
-          {errors.title ? <p className="field-error">{errors.title}</p> : null}
+          {errors.title ? (
+            <p className="field-error" role="alert">
+              {errors.title}
+            </p>
+          ) : null}
           <label htmlFor={`task-${task.id}-description-edit`}>Description</label>
           <textarea
             id={`task-${task.id}-description-edit`}
@@ -369,7 +402,11 @@ function TaskItem({
             value={description}
             onChange={(event) => setDescription(event.target.value)}
           />
-          {errors.description ? <p className="field-error">{errors.description}</p> : null}
+          {errors.description ? (
+            <p className="field-error" role="alert">
+              {errors.description}
+            </p>
+          ) : null}
           <div className="actions">
             <button type="submit" disabled={busy}>
               Save

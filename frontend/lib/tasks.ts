@@ -27,6 +27,8 @@ export class ApiError extends Error {
   }
 }
 
+const FIELD_LABELS: Record<string, string> = { title: "Title", description: "Description" };
+
 interface FieldError {
   loc?: (string | number)[];
   msg?: string;
@@ -47,12 +49,11 @@ function toApiError(response: Response, body: unknown): ApiError {
     if (Array.isArray(detail)) {
       for (const item of detail as FieldError[]) {
         const field = String(item.loc?.at(-1) ?? "request");
-        fields[field] = item.msg ?? "is not valid";
+        // "Title must not be blank": the API's sentence, led by the field's label.
+        fields[field] = `${FIELD_LABELS[field] ?? field} ${item.msg ?? "is not valid"}`;
       }
     }
-    const summary = Object.entries(fields)
-      .map(([field, msg]) => `${field}: ${msg}`)
-      .join("; ");
+    const summary = Object.values(fields).join("; ");
     return new ApiError(`Please fix the form. ${summary}`.trim(), status, fields);
   }
   if (status === 401) {

@@ -79,11 +79,13 @@ def _message(error: Any) -> str:
     "Value error, " prefix, and a text's length in characters (a secret's limit says "items")."""
     message: str = error.get("msg", "")
     context = error.get("ctx") or {}
-    if isinstance(error.get("input"), str | SecretStr):
-        if error.get("type") == "too_short" and "min_length" in context:
-            return f"should be at least {context['min_length']} characters"
-        if error.get("type") == "too_long" and "max_length" in context:
-            return f"should be at most {context['max_length']} characters"
+    kind = error.get("type")
+    text = isinstance(error.get("input"), str | SecretStr)
+    if kind == "string_too_short" or (text and kind == "too_short"):
+        least = context.get("min_length", 1)
+        return "must not be empty" if least == 1 else f"should be at least {least} characters"
+    if (kind == "string_too_long" or (text and kind == "too_long")) and "max_length" in context:
+        return f"should be at most {context['max_length']} characters"
     return message.removeprefix("Value error, ")
 
 

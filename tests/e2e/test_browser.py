@@ -125,10 +125,12 @@ def test_journey_sign_up_manage_tasks_sign_out_and_back_in(browser: Browser, sta
     expect(page.get_by_text("No tasks yet")).to_be_visible()
     _counts(page, 0, 0, 0)
 
-    # A blank title is the API's 400: the field says why, and nothing is added.
+    # A blank title is the API's 400: the field says why, once (no banner repeats it), in
+    # words a person reads, and nothing is added.
     page.get_by_role("button", name="Add task").click()
-    expect(page.locator(ALERTS)).to_contain_text("title")
-    expect(page.locator("#new-title-error")).to_be_visible()
+    expect(page.locator("#new-title-error")).to_have_text("Title must not be empty")
+    expect(page.locator(ALERTS)).to_have_count(1)
+    expect(page.locator(".error.banner")).to_have_count(0)
     _counts(page, 0, 0, 0)
 
     _add(page, "Buy milk")
@@ -373,4 +375,28 @@ def test_a_create_whose_answer_was_lost_is_retried_and_makes_one_task(
         headers={"Authorization": f"Bearer {_token(page)}"},
     )
     assert [task["title"] for task in listed.json()] == ["Buy bread", "Buy milk"]
+    page.context.close()
+
+
+def test_a_task_deleted_in_another_tab_leaves_this_one_when_it_is_touched(
+    browser: Browser, stack: Stack
+) -> None:
+    """The other tab's delete is news here only when this tab acts on the task: then the
+    page says so and drops it, counts included."""
+    page = _open(browser, stack, DESKTOP)
+    email = _email()
+    _sign_up(page, email)
+    _add(page, "Stays")
+    _add(page, "Gone elsewhere")
+    other = _open(browser, stack)
+    _sign_in(other, email)
+    _expect_titles(other, ["Gone elsewhere", "Stays"])
+    other.get_by_role("button", name="Delete “Gone elsewhere”").click()
+    _expect_titles(other, ["Stays"])
+
+    page.get_by_role("checkbox", name="Gone elsewhere", exact=True).click()
+    expect(page.locator(".error.banner")).to_contain_text("That task no longer exists.")
+    _expect_titles(page, ["Stays"])
+    _counts(page, 1, 1, 0)
+    other.context.close()
     page.context.close()
