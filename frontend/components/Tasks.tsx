@@ -31,7 +31,16 @@ function belongs(task: Task, filter: Filter): boolean {
 }
 
 /** The signed-in person's tasks: add, filter, page, edit in place, complete, delete. */
-export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: () => void }) {
+export function Tasks({
+  userId,
+  onSignedOut,
+  focusOnStart = false,
+}: {
+  userId: string;
+  onSignedOut: () => void;
+  /** Right after signing in: focus starts at "Add a task" rather than on the page body. */
+  focusOnStart?: boolean;
+}) {
   const [filter, setFilter] = useState<Filter>("all");
   const [tasks, setTasks] = useState<Task[]>([]);
   const [total, setTotal] = useState(0);
@@ -44,6 +53,29 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
   const addedDuringLoad = useRef<Task[]>([]);
   // Only the latest counts request may set the counts (answers can arrive out of order).
   const countsRequest = useRef(0);
+  // When a task leaves the view, keyboard focus moves to its neighbour (or to the new task's
+  // title when none is left) instead of falling to the page body.
+  const focusAfterRemoval = useRef<string | null>(null);
+
+  useEffect(() => {
+    const target = focusAfterRemoval.current;
+    if (target === null) return;
+    focusAfterRemoval.current = null;
+    document.getElementById(target)?.focus();
+  }, [tasks]);
+
+  /** Removes a task from the view, handing its focus on if it had it. */
+  function dropFromView(taskId: number) {
+    const hadFocus = document.activeElement?.closest(`#task-${taskId}`) != null;
+    setTasks((shown) => {
+      const at = shown.findIndex((task) => task.id === taskId);
+      if (at >= 0 && hadFocus) {
+        const neighbour = shown[at + 1] ?? shown[at - 1];
+        focusAfterRemoval.current = neighbour ? `task-${neighbour.id}-done` : "new-title";
+      }
+      return shown.filter((task) => task.id !== taskId);
+    });
+  }
 
   /** Every failure ends here: a lost session signs out, anything else is shown. */
   const fail = useCallback(
@@ -120,7 +152,7 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
     } catch (caught) {
       if (taskId !== undefined && caught instanceof ApiError && caught.status === 404) {
         // Deleted elsewhere (another tab, another device): it leaves this view too.
-        setTasks((shown) => shown.filter((task) => task.id !== taskId));
+        dropFromView(taskId);
         setTotal((n) => n - 1);
         void refreshCounts();
       }
@@ -130,17 +162,18 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
   }
 
   function replace(updated: Task) {
-    setTasks((shown) =>
-      belongs(updated, filter)
-        ? shown.map((task) => (task.id === updated.id ? updated : task))
-        : shown.filter((task) => task.id !== updated.id),
-    );
-    if (!belongs(updated, filter)) setTotal((n) => n - 1);
+    if (belongs(updated, filter)) {
+      setTasks((shown) => shown.map((task) => (task.id === updated.id ? updated : task)));
+    } else {
+      dropFromView(updated.id);
+      setTotal((n) => n - 1);
+    }
   }
 
   return (
     <>
       <NewTask
+        focusOnStart={focusOnStart}
         onAdd={(title, description) =>
           change(async () => {
             const task = await createTask(userId, title, description);
@@ -213,7 +246,7 @@ export function Tasks({ userId, onSignedOut }: { userId: string; onSignedOut: ()
                 change(
                   async () => {
                     await deleteTask(userId, task.id);
-                    setTasks((shown) => shown.filter((t) => t.id !== task.id));
+                    dropFromView(task.id);
                     setTotal((n) => n - 1);
                   },
                   `Deleted “${task.title}”.`,
@@ -253,14 +286,22 @@ function fieldErrors(caught: unknown): Record<string, string> {
 
 function NewTask({
   onAdd,
+  focusOnStart,
 }: {
   onAdd: (title: string, description: string | null) => Promise<void>;
+  focusOnStart: boolean;
 }) {
   const [title, setTitle] = useState("");
   const [description, setDescription] = useState("");
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [busy, setBusy] = useState(false);
   const titleRef = useRef<HTMLInputElement>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  // The heading, not the input: focusing an input would open a phone's keyboard unasked.
+  useEffect(() => {
+    if (focusOnStart) heading.current?.focus();
+  }, [focusOnStart]);
 
   async function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
@@ -280,7 +321,9 @@ function NewTask({
 
   return (
     <form className="card new-task" onSubmit={(event) => void submit(event)} noValidate>
-      <h2>Add a task</h2>
+      <h2 ref={heading} tabIndex={-1}>
+        Add a task
+      </h2>
       <label htmlFor="new-title">Title</label>
       <input
         id="new-title"
@@ -375,7 +418,7 @@ function TaskItem({
   const titleId = `task-${task.id}-title`;
   if (editing) {
     return (
-      <li className="task editing">
+      <li id={`task-${task.id}`} className="task editing">
         <form
           onSubmit={(event) => void save(event)}
           onKeyDown={(event) => event.key === "Escape" && setEditing(false)}
@@ -421,13 +464,13 @@ function TaskItem({
   }
 
   return (
-    <li className={task.completed ? "task done" : "task"}>
+    <li id={`task-${task.id}`} className={task.completed ? "task done" : "task"}>
       <input
         type="checkbox"
         id={`task-${task.id}-done`}
         checked={task.completed}
-        disabled={busy}
-        onChange={() => void run(onToggle)}
+        aria-disabled={busy || undefined}
+        onChange={() => busy || void run(onToggle)}
       />
       <div className="text">
         <label htmlFor={`task-${task.id}-done`} id={titleId} className="title">
@@ -448,9 +491,9 @@ function TaskItem({
         <button
           type="button"
           className="danger"
-          disabled={busy}
+          aria-disabled={busy || undefined}
           aria-label={`Delete “${task.title}”`}
-          onClick={() => void run(onDelete)}
+          onClick={() => busy || void run(onDelete)}
         >
           Delete
         </button>

@@ -12,6 +12,7 @@ import { Tasks } from "./Tasks";
 export function TodoApp() {
   const session = authClient.useSession();
   const [notice, setNotice] = useState<string | null>(null);
+  const [justSignedIn, setJustSignedIn] = useState(false);
 
   const user = session.data?.user;
 
@@ -44,9 +45,15 @@ export function TodoApp() {
           Loading…
         </p>
       ) : user ? (
-        <Tasks userId={user.id} onSignedOut={sessionEnded} />
+        <Tasks userId={user.id} onSignedOut={sessionEnded} focusOnStart={justSignedIn} />
       ) : (
-        <AuthForm notice={notice} onSignedIn={() => setNotice(null)} />
+        <AuthForm
+          notice={notice}
+          onSignedIn={() => {
+            setNotice(null);
+            setJustSignedIn(true);
+          }}
+        />
       )}
     </main>
   );

@@ -400,3 +400,35 @@ def test_a_task_deleted_in_another_tab_leaves_this_one_when_it_is_touched(
     _counts(page, 1, 1, 0)
     other.context.close()
     page.context.close()
+
+
+def test_keyboard_focus_stays_on_the_list_through_sign_in_a_toggle_and_a_delete(
+    browser: Browser, stack: Stack
+) -> None:
+    """Focus never falls to the page body: after signing in it is at "Add a task", after a
+    toggle on the toggled box, after a delete or a task leaving the filter on its neighbour."""
+    page = _open(browser, stack)
+    email = _email()
+    _sign_up(page, email)
+    expect(page.get_by_role("heading", name="Add a task")).to_be_focused()
+    for title in ("First", "Second", "Third"):
+        _add(page, title)
+
+    third = page.get_by_role("checkbox", name="Third", exact=True)
+    third.focus()
+    page.keyboard.press("Space")
+    expect(third).to_be_checked()
+    expect(third).to_be_focused()
+
+    page.get_by_role("button", name="Delete “Third”").focus()
+    page.keyboard.press("Enter")
+    _expect_titles(page, ["Second", "First"])
+    expect(page.get_by_role("checkbox", name="Second", exact=True)).to_be_focused()
+
+    page.get_by_role("button", name="Active 2", exact=True).click()
+    second = page.get_by_role("checkbox", name="Second", exact=True)
+    second.focus()
+    page.keyboard.press("Space")  # completed: it leaves the Active view
+    _expect_titles(page, ["First"])
+    expect(page.get_by_role("checkbox", name="First", exact=True)).to_be_focused()
+    page.context.close()
