@@ -18,9 +18,4 @@ if ! command -v chromium >/dev/null 2>&1; then
     log "installing Debian's chromium"
     apt_install chromium
 fi
-if ! command -v npm >/dev/null 2>&1; then
-    log "installing npm"
-    apt_install npm
-fi
-
 bash scripts/ensure-frontend.sh

@@ -62,31 +62,14 @@ def asyncpg_connect_args(settings: ServiceSettings) -> tuple[str, dict[str, Any]
 
 
 class Queries(Protocol):
-    """What a repository runs statements on: the pool (each call its own transaction) or one
-    connection inside `Database.transaction()`."""
+    """What a repository runs statements on: the pool (each call its own transaction) or the
+    asyncpg connection `Database.transaction()` yields."""
 
     async def fetch(self, query: str, *args: Any) -> list[Any]: ...
 
     async def fetchrow(self, query: str, *args: Any) -> Any: ...
 
     async def fetchval(self, query: str, *args: Any) -> Any: ...
-
-
-class Transaction:
-    """Statements on one connection, inside the transaction `Database.transaction()` opened."""
-
-    def __init__(self, connection: Any) -> None:
-        self._connection = connection
-
-    async def fetch(self, query: str, *args: Any) -> list[Any]:
-        rows: list[Any] = await self._connection.fetch(query, *args)
-        return rows
-
-    async def fetchrow(self, query: str, *args: Any) -> Any:
-        return await self._connection.fetchrow(query, *args)
-
-    async def fetchval(self, query: str, *args: Any) -> Any:
-        return await self._connection.fetchval(query, *args)
 
 
 class Database:
@@ -118,11 +101,11 @@ class Database:
             raise ServiceUnavailable(self._retry_after) from None
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def transaction(self) -> AsyncIterator[Queries]:
         """One connection and one transaction: committed when the block ends, else rolled
         back. For work that must see its own reads (a lock, then a check, then a write)."""
         async with self._connection() as connection, connection.transaction():
-            yield Transaction(connection)
+            yield connection
 
     async def fetch(self, query: str, *args: Any) -> list[Any]:
         async with self._connection() as connection:

@@ -112,13 +112,14 @@ async def _send_error(send: Send, error: AppError) -> None:
 
 
 def _request_id(scope: Scope) -> str:
-    """The client's `X-Request-ID` when it looks like one, else a new one."""
+    """The client's (last well-formed) `X-Request-ID`, else a new one."""
+    request_id = ""
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.fullmatch(candidate):
-                return candidate
-    return uuid.uuid4().hex
+                request_id = candidate
+    return request_id or uuid.uuid4().hex
 
 
 class HttpMiddleware:

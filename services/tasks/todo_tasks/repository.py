@@ -67,11 +67,12 @@ class TaskStatements:
 
     def __post_init__(self) -> None:
         columns = ", ".join(self.returned)
+        written = ", ".join(self.written)
         values = ", ".join(f":{name}" for name in self.written)
         assignments = ", ".join(f"{name} = :{name}" for name in self.written)
         self._select = f"SELECT {columns}"
         self._returning = f"RETURNING {columns}"
-        where_owned = "WHERE id = :id AND user_id = :owner"
+        self._where_owned = where_owned = "WHERE id = :id AND user_id = :owner"
         # A page's total, read from the per-user counts the triggers keep (migration 0002).
         total = """(
 SELECT CASE WHEN :completed::boolean IS NULL THEN total WHEN :completed THEN completed
@@ -96,8 +97,7 @@ ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"""
         self.count = Statement.compile(f"SELECT coalesce({total}, 0)")
         self.get = Statement.compile(f"{self._select} FROM tasks {where_owned}")
         self.insert = Statement.compile(
-            f"INSERT INTO tasks (user_id, {', '.join(self.written)}) VALUES (:owner, {values}) "
-            + self._returning
+            f"INSERT INTO tasks (user_id, {written}) VALUES (:owner, {values}) " + self._returning
         )
         # A keyed create, in one statement (so one transaction): claim the key with the id the
         # task will get, and insert the task only when the claim succeeded. A concurrent
@@ -120,7 +120,7 @@ WITH purged AS (
     WHERE k.created_at < now() - :ttl::interval
     RETURNING task_id
 )
-INSERT INTO tasks (id, user_id, {", ".join(self.written)})
+INSERT INTO tasks (id, user_id, {written})
 SELECT task_id, :owner, {values} FROM claimed
 {self._returning}"""
         )
@@ -156,7 +156,7 @@ WHERE k.user_id = :owner AND k.key = :key"""
             assignments = "".join(f"{name} = :{name}, " for name in self.written if name in key)
             statement = self._patches[key] = Statement.compile(
                 f"UPDATE tasks SET {assignments}updated_at = now() "
-                f"WHERE id = :id AND user_id = :owner {self._returning}"
+                f"{self._where_owned} {self._returning}"
             )
         return statement
 
