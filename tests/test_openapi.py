@@ -49,6 +49,26 @@ def test_committed_client_types_are_what_openapi_typescript_generates(name: str)
     assert committed == generated, "run scripts/openapi.sh and commit the result"
 
 
+def _frontend_limits() -> dict[str, int]:
+    source = (CLIENT.parent.parent / "frontend" / "lib" / "limits.ts").read_text()
+    return {
+        name: int(value.replace("_", ""))
+        for name, value in re.findall(r"export const (\w+) = ([\d_]+);", source)
+    }
+
+
+def test_the_web_apps_limits_are_the_documented_ones() -> None:
+    """frontend/lib/limits.ts, the forms' one source of bounds, says what the documents say."""
+    task = DOCUMENTS["tasks"]["components"]["schemas"]["TaskCreate"]["properties"]
+    password = DOCUMENTS["auth"]["components"]["schemas"]["UserCreate"]["properties"]["password"]
+    assert _frontend_limits() == {
+        "TITLE_MAX_LENGTH": task["title"]["maxLength"],
+        "DESCRIPTION_MAX_LENGTH": task["description"]["anyOf"][0]["maxLength"],
+        "PASSWORD_MIN_LENGTH": password["minLength"],
+        "PASSWORD_MAX_BYTES": password["maxLength"],
+    }
+
+
 def test_client_type_checks_strictly() -> None:
     """Also compiles test/usage.ts: the calls a front end makes, against the real types."""
     assert shutil.which("node"), "Node.js is needed to check the TypeScript client"

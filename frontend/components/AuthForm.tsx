@@ -3,6 +3,7 @@
 import { type FormEvent, useState } from "react";
 
 import { authClient } from "@/lib/auth-client";
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH } from "@/lib/limits";
 
 type Mode = "sign-in" | "sign-up";
 
@@ -15,7 +16,7 @@ function describe(error: AuthError, retryAfter: string | null): string {
   if (error.status === 429) {
     return `Too many attempts. Try again in ${retryAfter ?? "a few"} seconds.`;
   }
-  if (error.status === 503) return "The service is temporarily unavailable. Try again shortly.";
+  if (error.status >= 500) return "The service is temporarily unavailable. Try again shortly.";
   return error.message || `Something went wrong (HTTP ${error.status}).`;
 }
 
@@ -43,22 +44,28 @@ export function AuthForm({
         retryAfter = context.response.headers.get("X-Retry-After");
       },
     };
-    const result =
-      mode === "sign-up"
-        ? await authClient.signUp.email({
-            email,
-            password,
-            name: email.split("@")[0] ?? email,
-            fetchOptions,
-          })
-        : await authClient.signIn.email({ email, password, fetchOptions });
-    setBusy(false);
-    if (result.error) {
-      setError(describe(result.error, retryAfter));
-      return;
+    try {
+      const result =
+        mode === "sign-up"
+          ? await authClient.signUp.email({
+              email,
+              password,
+              name: email.split("@")[0] ?? email,
+              fetchOptions,
+            })
+          : await authClient.signIn.email({ email, password, fetchOptions });
+      if (result.error) {
+        setError(describe(result.error, retryAfter));
+        return;
+      }
+      setPassword("");
+      onSignedIn();
+    } catch {
+      // The auth client throws when no answer came at all.
+      setError("The network failed; check your connection and try again.");
+    } finally {
+      setBusy(false);
     }
-    setPassword("");
-    onSignedIn();
   }
 
   const title = mode === "sign-up" ? "Create an account" : "Sign in";
@@ -86,14 +93,14 @@ export function AuthForm({
           type="password"
           autoComplete={mode === "sign-up" ? "new-password" : "current-password"}
           required
-          minLength={8}
-          maxLength={72}
+          minLength={PASSWORD_MIN_LENGTH}
+          maxLength={PASSWORD_MAX_BYTES}
           aria-describedby="password-hint"
           value={password}
           onChange={(event) => setPassword(event.target.value)}
         />
         <p id="password-hint" className="hint">
-          8 to 72 characters.
+          {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_BYTES} characters.
         </p>
         {error ? (
           <p role="alert" className="error">

@@ -9,11 +9,10 @@ import { jwt } from "better-auth/plugins";
 import { Pool } from "pg";
 
 import { serverConfig } from "./config";
+import { PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH } from "./limits";
 
 /** Endpoints live under /auth, away from nginx's /api/auth/ (the auth service). */
 export const AUTH_BASE_PATH = "/auth";
-/** bcrypt's limit in the auth service; the same rule for both account systems. */
-const MAX_PASSWORD_LENGTH = 72;
 
 function createAuth() {
   const config = serverConfig();
@@ -27,8 +26,9 @@ function createAuth() {
     trustedOrigins: config.trustedOrigins,
     emailAndPassword: {
       enabled: true,
-      minPasswordLength: 8,
-      maxPasswordLength: MAX_PASSWORD_LENGTH,
+      // The auth service's bounds, so both account systems take the same passwords.
+      minPasswordLength: PASSWORD_MIN_LENGTH,
+      maxPasswordLength: PASSWORD_MAX_BYTES,
     },
     // Nothing leaves the machine.
     telemetry: { enabled: false },

@@ -4,12 +4,22 @@
  */
 import { createTasksClient, type Task } from "@todo/api-client";
 
-import { authorizedFetch, forgetToken, SignedOutError } from "./token";
+import { forgetToken, SignedOutError, sessionToken } from "./token";
 
 export type { Task };
 export type Filter = "all" | "active" | "completed";
 
 export const PAGE_SIZE = 20;
+
+/** One page of a filter's tasks: `total` is the filter's size, `next` the cursor after it. */
+export interface TaskPage {
+  tasks: Task[];
+  total: number;
+  next: string | null;
+  /** When it was asked for (ms since the epoch): an answer to a request sent after a failure
+   * shows the service is back. */
+  requestedAt: number;
+}
 
 /** A failed call, with what to tell the person and which form fields were wrong. */
 export class ApiError extends Error {
@@ -24,6 +34,11 @@ export class ApiError extends Error {
 
   get signedOut(): boolean {
     return this.status === 401;
+  }
+
+  /** The service or the network is down or overloaded for now: worth trying again by itself. */
+  get transient(): boolean {
+    return [0, 429, 502, 503, 504].includes(this.status);
   }
 }
 
@@ -86,7 +101,7 @@ async function call<T>(
 let client: ReturnType<typeof createTasksClient> | undefined;
 
 function api(): ReturnType<typeof createTasksClient> {
-  client ??= createTasksClient(window.location.origin, { fetch: authorizedFetch });
+  client ??= createTasksClient(window.location.origin, { getToken: sessionToken });
   return client;
 }
 
@@ -96,29 +111,40 @@ const COMPLETED: Record<Filter, boolean | undefined> = {
   completed: true,
 };
 
+/** A page of a filter's tasks, newest first: the first (`cursor` null) or the one after it. */
 export async function listTasks(
   userId: string,
   filter: Filter,
-  offset: number,
+  cursor: string | null,
   limit: number = PAGE_SIZE,
-): Promise<{ tasks: Task[]; total: number }> {
+): Promise<TaskPage> {
   const completed = COMPLETED[filter];
+  const requestedAt = Date.now();
   const { data, response } = await call(() =>
     api().GET("/api/{user_id}/tasks", {
       params: {
         path: { user_id: userId },
-        query: { limit, offset, ...(completed === undefined ? {} : { completed }) },
+        query: {
+          limit,
+          ...(cursor === null ? {} : { cursor }),
+          ...(completed === undefined ? {} : { completed }),
+        },
       },
     }),
   );
-  return { tasks: data, total: Number(response.headers.get("X-Total-Count") ?? data.length) };
+  return {
+    tasks: data,
+    total: Number(response.headers.get("X-Total-Count") ?? data.length),
+    next: response.headers.get("X-Next-Cursor"),
+    requestedAt,
+  };
 }
 
 /** The three filters' sizes, from X-Total-Count (one single-row page each). */
 export async function countTasks(userId: string): Promise<Record<Filter, number>> {
   const filters: Filter[] = ["all", "active", "completed"];
-  const totals = await Promise.all(filters.map((f) => listTasks(userId, f, 0, 1)));
-  return { all: totals[0]!.total, active: totals[1]!.total, completed: totals[2]!.total };
+  const pages = await Promise.all(filters.map((f) => listTasks(userId, f, null, 1)));
+  return { all: pages[0]!.total, active: pages[1]!.total, completed: pages[2]!.total };
 }
 
 /** A fresh `Idempotency-Key`: 128 random bits in hex (`getRandomValues`, unlike `randomUUID`,
@@ -191,4 +217,9 @@ export async function deleteTask(userId: string, taskId: number): Promise<void> 
       params: { path: { user_id: userId, task_id: taskId } },
     }),
   );
+}
+
+/** Field errors from a 400, keyed by field name, for the inputs' own messages. */
+export function fieldErrors(caught: unknown): Record<string, string> {
+  return caught instanceof ApiError ? caught.fields : {};
 }

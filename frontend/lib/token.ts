@@ -59,19 +59,8 @@ export function forgetToken(): void {
   held = null;
 }
 
-/**
- * `fetch` for the typed client: adds the bearer token, and after a 401 renews it and retries
- * once, so an expired or rotated token never reaches the person.
- */
-export async function authorizedFetch(request: Request): Promise<Response> {
-  const retry = request.clone();
-  const first = await sendWith(request, await accessToken());
-  if (first.status !== 401) return first;
-  forgetToken();
-  return sendWith(retry, await accessToken());
-}
-
-function sendWith(request: Request, token: string): Promise<Response> {
-  request.headers.set("Authorization", `Bearer ${token}`);
-  return fetch(request);
+/** The typed client's token source: after the tasks service refuses the held token, a new one. */
+export function sessionToken({ refused }: { refused: boolean }): Promise<string> {
+  if (refused) forgetToken();
+  return accessToken();
 }

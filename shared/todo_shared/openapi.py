@@ -188,14 +188,22 @@ _PAGE = """<!doctype html>
 <title>Todo API</title>
 <link rel="stylesheet" href="{assets}/swagger-ui.css">
 <link rel="icon" href="{assets}/favicon.png">
+<style>
+.documents {{ font-family: sans-serif; display: flex; gap: 1rem; padding: 1rem 1.25rem 0; }}
+.documents a[aria-current] {{ font-weight: bold; }}
+</style>
 </head>
 <body>
-{sections}
+<nav class="documents" aria-label="API documents">{links}</nav>
+<main id="swagger-ui"></main>
 <script src="{assets}/swagger-ui-bundle.js"></script>
 <script>
-for (const [id, url] of {specs}) {{
-  SwaggerUIBundle({{url: url, dom_id: "#" + id, deepLinking: false}});
-}}
+const documents = {specs};
+const chosen = new URLSearchParams(location.search).get("document");
+const [id, url] = documents.find(([name]) => name === chosen) ?? documents[0];
+const link = document.querySelector(`.documents a[data-document="${{id}}"]`);
+link.setAttribute("aria-current", "page");
+SwaggerUIBundle({{url: url, dom_id: "#swagger-ui", deepLinking: false}});
 </script>
 </body>
 </html>
@@ -203,13 +211,18 @@ for (const [id, url] of {specs}) {{
 
 
 def install_docs(app: FastAPI, path: str, documents: dict[str, str]) -> None:
-    """Swagger UI at `path`, one section per document (`{name: url}`), its assets under
-    `path/assets` from the fastapi-offline package (Swagger UI 5, which reads OpenAPI 3.1)."""
+    """Swagger UI at `path`, showing one document (`{name: url}`) at a time, chosen with
+    `?document=<name's slug>` from links above it: two Swagger UI instances on one page share
+    their schema selectors, so the second would list the first's schemas. Its assets are served
+    under `path/assets` from the fastapi-offline package (Swagger UI 5, which reads OpenAPI 3.1)."""
     assets = f"{path}/assets"
-    ids = {name: re.sub(r"\W", "-", name.lower()) for name in documents}
+    ids = {name: re.sub(r"\W+", "-", name.lower()) for name in documents}
     page = _PAGE.format(
         assets=assets,
-        sections="\n".join(f'<section id="{ids[name]}"></section>' for name in documents),
+        links="".join(
+            f'<a href="{path}?document={ids[name]}" data-document="{ids[name]}">{name}</a>'
+            for name in documents
+        ),
         specs=json.dumps([[ids[name], url] for name, url in documents.items()]),
     )
 

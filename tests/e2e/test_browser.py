@@ -432,3 +432,159 @@ def test_keyboard_focus_stays_on_the_list_through_sign_in_a_toggle_and_a_delete(
     _expect_titles(page, ["First"])
     expect(page.get_by_role("checkbox", name="First", exact=True)).to_be_focused()
     page.context.close()
+
+
+def test_the_docs_page_shows_each_document_with_its_own_schemas(
+    browser: Browser, stack: Stack
+) -> None:
+    """One document at a time, chosen by a link: the auth API's schemas are its own."""
+    page = _open(browser, stack, DESKTOP)
+    page.goto("/api/docs")
+    schemas = page.locator("section.models .json-schema-2020-12__title")
+    expect(page.get_by_role("link", name="Tasks API")).to_have_attribute("aria-current", "page")
+    expect(schemas.filter(has_text=re.compile(r"^TaskPublic$"))).to_have_count(1)
+    page.get_by_role("link", name="Auth API").click()
+    expect(page.get_by_role("link", name="Auth API")).to_have_attribute("aria-current", "page")
+    expect(schemas.filter(has_text=re.compile(r"^UserCreate$"))).to_have_count(1)
+    expect(page.locator(".opblock-summary-path").first).to_have_text("/api/auth/signup")
+    expect(schemas.filter(has_text="Task")).to_have_count(0)
+    page.context.close()
+
+
+def test_reloading_during_an_outage_says_so_and_carries_on_by_itself(
+    browser: Browser, stack: Stack
+) -> None:
+    """Better Auth answers 500 while its database is down: the page says the service is
+    unavailable (not a sign-in form), and once it answers again the tasks are back unasked."""
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    _add(page, "Survives the outage")
+    outage = re.compile(r"/auth/get-session")
+    page.route(outage, lambda route: route.fulfill(status=500, json={"message": "db down"}))
+    page.reload()
+    expect(page.get_by_role("heading", name=re.compile(r"reach Todo right now"))).to_be_visible()
+    expect(page.locator(ALERTS)).to_contain_text("temporarily unavailable")
+    expect(page.get_by_role("heading", name="Sign in")).to_have_count(0)
+    page.unroute(outage)
+    _expect_titles(page, ["Survives the outage"])
+    expect(page.locator(ALERTS)).to_have_count(0)
+    page.context.close()
+
+
+def _refuse_listing(route: Route) -> None:
+    """The tasks service is down for reads (as a replica answers with its database gone)."""
+    if route.request.method != "GET":
+        route.continue_()
+        return
+    route.fulfill(
+        status=503,
+        headers={"Retry-After": "1", "Content-Type": "application/json"},
+        body='{"detail": "service unavailable"}',
+    )
+
+
+def test_a_list_that_failed_to_load_comes_back_by_itself(browser: Browser, stack: Stack) -> None:
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    _add(page, "Still mine")
+    listing = re.compile(r"/api/[^/]+/tasks(\?|$)")
+    page.route(listing, _refuse_listing)
+    page.reload()
+    expect(page.locator(ALERTS)).to_contain_text("Couldn't load your tasks.")
+    page.unroute(listing)
+    _expect_titles(page, ["Still mine"])
+    expect(page.locator(ALERTS)).to_have_count(0)
+    _counts(page, 1, 1, 0)
+    page.context.close()
+
+
+def test_an_outage_banner_goes_by_itself_once_the_service_answers(
+    browser: Browser, stack: Stack
+) -> None:
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    _add(page, "Before")
+    creating = re.compile(r"/api/[^/]+/tasks$")
+    page.route(
+        creating,
+        lambda route: (
+            route.fulfill(status=503, json={"detail": "service unavailable"})
+            if route.request.method == "POST"
+            else route.continue_()
+        ),
+    )
+    page.get_by_label("Title", exact=True).fill("After")
+    page.get_by_role("button", name="Add task").click()
+    expect(page.locator(".error.banner")).to_contain_text("temporarily unavailable")
+    page.unroute(creating)
+    expect(page.locator(".error.banner")).to_have_count(0)  # the page's own check ended it
+    expect(page.get_by_label("Title", exact=True)).to_have_value("After")  # nothing lost
+    page.get_by_role("button", name="Add task").click()
+    _expect_titles(page, ["After", "Before"])
+    page.context.close()
+
+
+def test_a_filter_switch_that_fails_keeps_the_list_and_the_filter_it_shows(
+    browser: Browser, stack: Stack
+) -> None:
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    _add(page, "Open")
+    _add(page, "Done")
+    page.get_by_role("checkbox", name="Done", exact=True).click()
+    expect(page.get_by_role("checkbox", name="Done", exact=True)).to_be_checked()
+    _counts(page, 2, 1, 1)
+    completed = re.compile(r"/api/[^/]+/tasks\?.*completed=true")
+
+    def refuse_the_completed_list(route: Route) -> None:
+        if "limit=1&" in route.request.url or route.request.url.endswith("limit=1"):
+            route.continue_()  # the counts still load
+        else:
+            _refuse_listing(route)
+
+    page.route(completed, refuse_the_completed_list)
+    page.get_by_role("button", name="Completed 1", exact=True).click()
+    expect(page.locator(ALERTS)).to_contain_text("Couldn't show the completed tasks.")
+    expect(page.get_by_role("button", name="All 2", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(page.get_by_role("button", name="Completed 1", exact=True)).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    expect(page.get_by_role("list", name="All tasks")).to_be_visible()
+    _expect_titles(page, ["Done", "Open"])
+    page.unroute(completed)
+    page.get_by_role("button", name="Completed 1", exact=True).click()
+    expect(page.get_by_role("list", name="Completed tasks")).to_be_visible()
+    _expect_titles(page, ["Done"])
+    page.context.close()
+
+
+def test_a_filter_shown_before_comes_back_at_once_with_the_pages_it_had(
+    browser: Browser, stack: Stack
+) -> None:
+    page = _open(browser, stack, DESKTOP)
+    _sign_up(page, _email())
+    user_id = _session_user_id(page)
+    headers = {"Authorization": f"Bearer {_token(page)}"}
+    titles = [f"Task {n:02}" for n in range(25)]
+    for title in titles:
+        made = httpx.post(
+            f"{_origin(stack)}/api/{user_id}/tasks", json={"title": title}, headers=headers
+        )
+        assert made.status_code == 201
+    page.reload()
+    expect(page.locator(".tasks .title")).to_have_count(20)
+    page.get_by_role("button", name="Load more (5 left)").click()
+    _expect_titles(page, titles[::-1])
+
+    loading: list[str] = []
+    page.on("request", lambda r: loading.append(r.url) if "/tasks?" in r.url else None)
+    page.get_by_role("button", name="Active 25", exact=True).click()
+    expect(page.get_by_role("list", name="Active tasks")).to_be_visible()
+    page.get_by_role("button", name="All 25", exact=True).click()
+    expect(page.get_by_role("list", name="All tasks")).to_be_visible()
+    _expect_titles(page, titles[::-1])  # both pages, without "Load more" again
+    expect(page.get_by_text("Loading tasks…")).to_have_count(0)
+    assert any("completed=false" in url for url in loading)  # Active was loaded, not made up
+    page.context.close()

@@ -6,6 +6,12 @@ import { createAuthClient, createTasksClient, type Task } from "../src/index";
 
 const tasks = createTasksClient("http://127.0.0.1:8080", { getToken: async () => "token" });
 const auth = createAuthClient("http://127.0.0.1:8080");
+// A source that renews: asked again with { refused: true } after a 401, the request is retried.
+let held = "token";
+const renewing = createTasksClient("", {
+  getToken: async ({ refused }) => (refused ? (held = `${held}-renewed`) : held),
+});
+void renewing;
 const user_id = "3f1c";
 
 export async function usage(): Promise<Task[]> {

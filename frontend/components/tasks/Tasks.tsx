@@ -1,0 +1,99 @@
+"use client";
+
+import { useMemo, useState } from "react";
+
+import { useFilterSwitch } from "@/hooks/useFilterSwitch";
+import { useFocusHandoff } from "@/hooks/useFocusHandoff";
+import { useProblem } from "@/hooks/useProblem";
+import type { TaskEvents } from "@/hooks/useTaskChanges";
+import { useTaskCounts } from "@/hooks/useTaskCounts";
+import { useTaskList } from "@/hooks/useTaskList";
+import type { Filter } from "@/lib/tasks";
+
+import { NewTaskForm } from "./NewTaskForm";
+import { ProblemBanner } from "./ProblemBanner";
+import { FILTER_LABELS, TaskFilters } from "./TaskFilters";
+import { TaskItem } from "./TaskItem";
+
+const EMPTY: Record<Filter, string> = {
+  all: "No tasks yet. Add your first one above.",
+  active: "Nothing left to do.",
+  completed: "No completed tasks yet.",
+};
+
+/** The signed-in person's tasks: add, filter, page, edit in place, complete, delete. */
+export function Tasks({
+  userId,
+  onSignedOut,
+  focusOnStart = false,
+}: {
+  userId: string;
+  onSignedOut: () => void;
+  /** Right after signing in: focus starts at "Add a task" rather than on the page body. */
+  focusOnStart?: boolean;
+}) {
+  const { problem, report, dismiss } = useProblem(onSignedOut);
+  const [status, announce] = useState("");
+  const events = useMemo<TaskEvents>(() => ({ report, announce }), [report]);
+  const { filter, pending, choose } = useFilterSwitch(userId, report);
+  const list = useTaskList(userId, filter, problem?.transient ?? false);
+  const counts = useTaskCounts(userId);
+  const focus = useFocusHandoff(list.tasks);
+
+  // An outage's banner goes by itself once a list request sent after it was answered.
+  const ended = problem !== null && problem.transient && list.requestedAt > problem.at;
+  const shownProblem = ended ? null : problem;
+  const loadFailure =
+    list.error && !list.error.signedOut
+      ? `Couldn't load your tasks. ${list.error.message} Trying again by itself…`
+      : null;
+
+  return (
+    <>
+      <NewTaskForm userId={userId} events={events} focusOnStart={focusOnStart} />
+      {shownProblem ? (
+        <ProblemBanner message={shownProblem.message} onDismiss={dismiss} />
+      ) : loadFailure ? (
+        <ProblemBanner message={loadFailure} />
+      ) : null}
+      <p role="status" className="visually-hidden">
+        {status}
+      </p>
+      <TaskFilters
+        shown={filter}
+        pending={pending}
+        counts={counts}
+        onChoose={(f, l) => void choose(f, l)}
+      />
+      {list.loading ? (
+        <p role="status" className="muted">
+          Loading tasks…
+        </p>
+      ) : list.tasks.length === 0 ? (
+        <p className="muted empty">{EMPTY[filter]}</p>
+      ) : (
+        <ul
+          className="tasks"
+          aria-label={`${FILTER_LABELS[filter]} tasks`}
+          aria-busy={pending !== null || undefined}
+          onFocus={focus.onFocus}
+          onBlur={focus.onBlur}
+        >
+          {list.tasks.map((task) => (
+            <TaskItem key={task.id} userId={userId} task={task} events={events} />
+          ))}
+        </ul>
+      )}
+      {!list.loading && list.hasMore ? (
+        <button
+          type="button"
+          className="secondary more"
+          disabled={list.loadingMore}
+          onClick={list.loadMore}
+        >
+          {list.loadingMore ? "Loading…" : `Load more (${list.total - list.tasks.length} left)`}
+        </button>
+      ) : null}
+    </>
+  );
+}

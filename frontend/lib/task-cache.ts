@@ -1,0 +1,91 @@
+/**
+ * The task lists in TanStack Query's cache: their keys, and what a change this page made does
+ * to a list already loaded (so a change shows at once, without reloading every page).
+ */
+import { type InfiniteData, type QueryClient, infiniteQueryOptions } from "@tanstack/react-query";
+
+import { type Filter, type Task, type TaskPage, countTasks, listTasks } from "./tasks";
+
+export type TaskPages = InfiniteData<TaskPage>;
+
+export const FILTERS: Filter[] = ["all", "active", "completed"];
+
+export const taskKeys = {
+  all: (userId: string) => ["tasks", userId] as const,
+  list: (userId: string, filter: Filter) => ["tasks", userId, "list", filter] as const,
+  counts: (userId: string) => ["tasks", userId, "counts"] as const,
+};
+
+/** A filter's pages, newest first, each after the cursor of the one before. */
+export function taskListQuery(userId: string, filter: Filter) {
+  return infiniteQueryOptions({
+    queryKey: taskKeys.list(userId, filter),
+    queryFn: ({ pageParam }) => listTasks(userId, filter, pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last: TaskPage) => last.next,
+  });
+}
+
+export function taskCountsQuery(userId: string) {
+  return { queryKey: taskKeys.counts(userId), queryFn: () => countTasks(userId) };
+}
+
+export function belongs(task: Task, filter: Filter): boolean {
+  return filter === "all" || task.completed === (filter === "completed");
+}
+
+/** Every task of the loaded pages once (a page may repeat one a change moved across pages). */
+export function shownTasks(pages: TaskPages | undefined): Task[] {
+  const byId = new Map<number, Task>();
+  for (const task of (pages?.pages ?? []).flatMap((page) => page.tasks)) {
+    if (!byId.has(task.id)) byId.set(task.id, task);
+  }
+  return [...byId.values()];
+}
+
+/** The filter's size: the latest page's count, moved by this page's own changes since. */
+export function shownTotal(pages: TaskPages | undefined): number {
+  return pages?.pages.at(-1)?.total ?? 0;
+}
+
+type Edit = (tasks: Task[]) => Task[];
+
+function edited(pages: TaskPages, edit: Edit, first: Edit = edit): TaskPages {
+  const changed = pages.pages.map((page, index) => {
+    const tasks = (index === 0 ? first : edit)(page.tasks);
+    return { ...page, tasks };
+  });
+  const before = shownTasks(pages).length;
+  const after = shownTasks({ ...pages, pages: changed }).length;
+  return {
+    ...pages,
+    pages: changed.map((page) => ({ ...page, total: page.total + after - before })),
+  };
+}
+
+/** A task the service answered: placed in (or taken out of) each loaded list it concerns. */
+export function applyTask(client: QueryClient, userId: string, task: Task, isNew: boolean): void {
+  for (const filter of FILTERS) {
+    client.setQueryData<TaskPages>(taskKeys.list(userId, filter), (pages) => {
+      if (!pages) return pages;
+      const without: Edit = (tasks) => tasks.filter((shown) => shown.id !== task.id);
+      if (!belongs(task, filter)) return edited(pages, without);
+      if (isNew)
+        return edited(
+          pages,
+          (tasks) => tasks,
+          (tasks) => [task, ...without(tasks)],
+        );
+      return edited(pages, (tasks) => tasks.map((shown) => (shown.id === task.id ? task : shown)));
+    });
+  }
+}
+
+/** A task that is gone (deleted here or elsewhere): out of every loaded list. */
+export function removeTask(client: QueryClient, userId: string, taskId: number): void {
+  for (const filter of FILTERS) {
+    client.setQueryData<TaskPages>(taskKeys.list(userId, filter), (pages) =>
+      pages ? edited(pages, (tasks) => tasks.filter((shown) => shown.id !== taskId)) : pages,
+    );
+  }
+}
