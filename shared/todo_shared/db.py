@@ -107,6 +107,15 @@ class Database:
         async with self._connection() as connection, connection.transaction():
             yield connection
 
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[Queries]:
+        """One read-only transaction whose statements all see the same committed state."""
+        async with (
+            self._connection() as connection,
+            connection.transaction(isolation="repeatable_read", readonly=True),
+        ):
+            yield connection
+
     async def fetch(self, query: str, *args: Any) -> list[Any]:
         async with self._connection() as connection:
             rows: list[Any] = await connection.fetch(query, *args)

@@ -53,6 +53,16 @@ class Conflict(AppError):
     detail = "conflict"
 
 
+class Gone(AppError):
+    status_code = 410
+    detail = "gone"
+
+
+class PreconditionFailed(AppError):
+    status_code = 412
+    detail = "precondition failed"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     detail = "request body too large"

@@ -72,6 +72,8 @@ _ERRORS: dict[int, tuple[type[BaseModel], str, dict[str, Any]]] = {
     403: (Error, "The path's `user_id` is not the token's subject.", {}),
     404: (Error, "Not found.", {}),
     409: (Error, "Conflict with the current state.", {}),
+    410: (Error, "No longer available.", {}),
+    412: (Error, "A precondition (`If-Match`) does not hold: nothing changed.", {}),
     413: (Error, "The request body is over `MAX_BODY_BYTES` (1 MiB).", {}),
     429: (Error, "Too many attempts: wait `Retry-After` seconds.", RETRY_AFTER),
     503: (Error, "A dependency (the database) is unreachable: retry later.", RETRY_AFTER),

@@ -13,7 +13,7 @@ from todo_shared.app import create_app, service_state
 from todo_shared.db import open_database
 from todo_shared.openapi import query_parameter
 from todo_shared.tokens import keys_check, verifier_lifespan
-from todo_tasks.routers import tasks
+from todo_tasks.routers import changes, tasks
 from todo_tasks.schemas import responses
 from todo_tasks.settings import Settings
 from todo_tasks.state import TasksState
@@ -40,7 +40,7 @@ def create_tasks_app(settings: Settings) -> FastAPI:
             "/api/auth/login`, or the front end's Better Auth) whose `sub` is the path's "
             '`user_id`. Errors are `{"detail": ...}`: 400 lists the field errors.'
         ),
-        routers=[tasks.router],
+        routers=[tasks.router, changes.router],
         openapi_url="/api/openapi.json",
         # LIST_LIMIT_* are settings, so the document states this deployment's bounds.
         openapi_patches=[

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from base64 import urlsafe_b64decode, urlsafe_b64encode
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -24,7 +24,14 @@ from pydantic import BaseModel
 from todo_shared.db import Database
 from todo_shared.errors import Conflict, ServiceUnavailable
 from todo_shared.sql import Statement
-from todo_tasks.schemas.task import TaskBase, TaskPatch, TaskPublic
+from todo_tasks.schemas.task import (
+    TaskBase,
+    TaskChange,
+    TaskDeleted,
+    TaskPatch,
+    TaskPublic,
+    TaskUpserted,
+)
 
 # Where a keyset page resumes: the (created_at, id) of the last task before it.
 Position = tuple[datetime, int]
@@ -32,9 +39,12 @@ Position = tuple[datetime, int]
 MAX_BIGINT = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR = re.compile(r"(-?[0-9]{1,19})\.([0-9]{1,19})")
+_FEED_CURSOR = re.compile(r"([0-9]{1,19})\.([0-9]{1,12})")
+# A feed cursor stamped later than this after now was not written by this service.
+_CLOCK_SKEW = timedelta(minutes=5)
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 # Set by the service, never by a client.
-_SERVER_SET = frozenset({"id", "user_id", "created_at", "updated_at"})
+_SERVER_SET = frozenset({"id", "user_id", "created_at", "updated_at", "version"})
 
 # How long a key is remembered: a retry within this time replays, after it creates anew.
 KEY_TTL = timedelta(hours=24)
@@ -72,7 +82,11 @@ class TaskStatements:
         assignments = ", ".join(f"{name} = :{name}" for name in self.written)
         self._select = f"SELECT {columns}"
         self._returning = f"RETURNING {columns}"
-        self._where_owned = where_owned = "WHERE id = :id AND user_id = :owner"
+        where_owned = "WHERE id = :id AND user_id = :owner"
+        # A conditional write (If-Match) names the versions it was made against; NULL: any.
+        self._where_expected = where_expected = (
+            f"{where_owned} AND (:expected::integer[] IS NULL OR version = ANY(:expected))"
+        )
         # A page's total, read from the per-user counts the triggers keep (migration 0002).
         total = """(
 SELECT CASE WHEN :completed::boolean IS NULL THEN total WHEN :completed THEN completed
@@ -134,15 +148,41 @@ SELECT k.fingerprint, t.* FROM task_idempotency_keys k LEFT JOIN LATERAL (
 WHERE k.user_id = :owner AND k.key = :key"""
         )
         self.replace = Statement.compile(
-            f"UPDATE tasks SET {assignments}, updated_at = now() {where_owned} {self._returning}"
+            f"UPDATE tasks SET {assignments}, updated_at = now() {where_expected} "
+            + self._returning
         )
         # NULL toggles, reading and writing in one statement, so two concurrent toggles cannot
         # both flip from the same old value.
         self.complete = Statement.compile(
             "UPDATE tasks SET completed = coalesce(:completed, NOT completed), "
-            f"updated_at = now() {where_owned} {self._returning}"
+            f"updated_at = now() {where_expected} {self._returning}"
         )
-        self.delete = Statement.compile(f"DELETE FROM tasks {where_owned} RETURNING id")
+        self.delete = Statement.compile(f"DELETE FROM tasks {where_expected} RETURNING id")
+        # The change feed, read in one snapshot: the user's counter, then the tasks and the
+        # tombstones numbered after the cursor, each an index range scan in commit order.
+        self.sync = Statement.compile(
+            "SELECT seq, purged_seq FROM task_sync WHERE user_id = :owner"
+        )
+        self.changed = Statement.compile(
+            f"{self._select}, change_seq FROM tasks WHERE user_id = :owner AND change_seq > :since"
+            " ORDER BY change_seq LIMIT :limit"
+        )
+        self.deleted = Statement.compile(
+            "SELECT change_seq, task_id, version FROM task_tombstones"
+            " WHERE user_id = :owner AND change_seq > :since ORDER BY change_seq LIMIT :limit"
+        )
+        # Tombstones past the retention go; a cursor from before the newest of them may have
+        # missed a delete, which `purged_seq` remembers.
+        self.purge = Statement.compile(
+            """
+WITH purged AS (
+    DELETE FROM task_tombstones
+    WHERE user_id = :owner AND deleted_at < now() - :retention::interval
+    RETURNING change_seq
+)
+UPDATE task_sync SET purged_seq = greatest(purged_seq, (SELECT max(change_seq) FROM purged))
+WHERE user_id = :owner AND EXISTS (SELECT FROM purged)"""
+        )
 
     def patch(self, fields: Iterable[str]) -> Statement:
         """The UPDATE of exactly `fields`, one statement per combination a client sends (each
@@ -156,7 +196,7 @@ WHERE k.user_id = :owner AND k.key = :key"""
             assignments = "".join(f"{name} = :{name}, " for name in self.written if name in key)
             statement = self._patches[key] = Statement.compile(
                 f"UPDATE tasks SET {assignments}updated_at = now() "
-                f"{self._where_owned} {self._returning}"
+                f"{self._where_expected} {self._returning}"
             )
         return statement
 
@@ -261,27 +301,131 @@ async def create_task_with_key(
     raise ServiceUnavailable  # the key kept vanishing: a retry will settle it
 
 
-async def replace_task(db: Database, owner: str, task_id: int, task: TaskBase) -> TaskPublic | None:
-    statement = STATEMENTS.replace
-    return _task(await db.fetchrow(*statement.bind(id=task_id, owner=owner, **task.model_dump())))
+# The versions a conditional write (If-Match) accepts; None: any (no If-Match, or `*`).
+Expected = Sequence[int] | None
+
+
+async def replace_task(
+    db: Database, owner: str, task_id: int, task: TaskBase, expected: Expected = None
+) -> TaskPublic | None:
+    """The task as replaced, or None when it is not the caller's or not at an expected version."""
+    statement = STATEMENTS.replace.bind(
+        id=task_id, owner=owner, expected=expected, **task.model_dump()
+    )
+    return _task(await db.fetchrow(*statement))
 
 
 async def update_task(
-    db: Database, owner: str, task_id: int, patch: TaskPatch
+    db: Database, owner: str, task_id: int, patch: TaskPatch, expected: Expected = None
 ) -> TaskPublic | None:
     """Change the fields the client sent (an explicit null description clears it)."""
     changes = patch.model_dump(exclude_unset=True)
-    statement = STATEMENTS.patch(changes)
-    return _task(await db.fetchrow(*statement.bind(id=task_id, owner=owner, **changes)))
+    statement = STATEMENTS.patch(changes).bind(
+        id=task_id, owner=owner, expected=expected, **changes
+    )
+    return _task(await db.fetchrow(*statement))
 
 
 async def set_completed(
-    db: Database, owner: str, task_id: int, completed: bool | None
+    db: Database, owner: str, task_id: int, completed: bool | None, expected: Expected = None
 ) -> TaskPublic | None:
     """Set the flag, or flip it when `completed` is None."""
-    statement = STATEMENTS.complete
-    return _task(await db.fetchrow(*statement.bind(id=task_id, owner=owner, completed=completed)))
+    statement = STATEMENTS.complete.bind(
+        id=task_id, owner=owner, completed=completed, expected=expected
+    )
+    return _task(await db.fetchrow(*statement))
 
 
-async def delete_task(db: Database, owner: str, task_id: int) -> bool:
-    return await db.fetchval(*STATEMENTS.delete.bind(id=task_id, owner=owner)) is not None
+async def delete_task(
+    db: Database, owner: str, task_id: int, expected: Expected = None, *, retention: timedelta
+) -> bool:
+    """Delete the task (its tombstone joins the feed); tombstones past `retention` go too."""
+    statement = STATEMENTS.delete.bind(id=task_id, owner=owner, expected=expected)
+    deleted = await db.fetchval(*statement) is not None
+    if deleted:
+        await db.fetchval(*STATEMENTS.purge.bind(owner=owner, retention=retention))
+    return deleted
+
+
+@dataclass(frozen=True)
+class FeedPosition:
+    """Where a reader of the change feed is: after the user's change `seq`, as of `issued`."""
+
+    seq: int
+    issued: datetime
+
+    def encode(self) -> str:
+        text = f"{self.seq}.{int(self.issued.timestamp())}"
+        return urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+    @classmethod
+    def decode(cls, cursor: str) -> FeedPosition | None:
+        """The position `encode` wrote, or None when `cursor` is not one."""
+        try:
+            text = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        except (ValueError, UnicodeDecodeError):
+            return None
+        match = _FEED_CURSOR.fullmatch(text)
+        if match is None or int(match[1]) > MAX_BIGINT:
+            return None
+        try:
+            return cls(int(match[1]), datetime.fromtimestamp(int(match[2]), UTC))
+        except (OverflowError, ValueError, OSError):
+            return None
+
+
+class FeedRefused(Exception):
+    """The cursor cannot be resumed: not one this user was given (`gone` False), or older
+    than what the feed still holds (`gone` True: start again without one)."""
+
+    def __init__(self, *, gone: bool) -> None:
+        self.gone = gone
+
+
+async def changes(
+    db: Database, owner: str, since: FeedPosition | None, limit: int, *, retention: timedelta
+) -> tuple[list[TaskChange], FeedPosition, bool]:
+    """The caller's changes after `since` in commit order (from the start: every live task),
+    where the next read resumes, and whether more follow at once.
+
+    One snapshot for the counter and both reads, so the cursor returned at the end of the feed
+    is exactly what this read saw. Numbers commit in order per user (migration 0004), so
+    nothing committed later can land before that cursor.
+    """
+    now = datetime.now(UTC)
+    if since is not None and since.issued < now - retention:
+        raise FeedRefused(gone=True)
+    after = 0 if since is None else since.seq
+    async with db.snapshot() as queries:
+        sync = await queries.fetchrow(*STATEMENTS.sync.bind(owner=owner))
+        seq, purged = (sync["seq"], sync["purged_seq"]) if sync else (0, 0)
+        if since is not None and (since.seq > seq or since.issued > now + _CLOCK_SKEW):
+            raise FeedRefused(gone=False)
+        if since is not None and since.seq < purged:
+            raise FeedRefused(gone=True)
+        bound = {"owner": owner, "since": after, "limit": limit + 1}
+        upserted = await queries.fetch(*STATEMENTS.changed.bind(**bound))
+        # From the start, a tombstone is of a task this reader never had.
+        deleted = [] if since is None else await queries.fetch(*STATEMENTS.deleted.bind(**bound))
+    numbered: list[tuple[int, TaskChange]] = [(r["change_seq"], _upserted(r)) for r in upserted]
+    numbered += [(row["change_seq"], _deleted(row)) for row in deleted]
+    numbered.sort(key=lambda change: change[0])
+    page = numbered[: limit + 1]
+    more = len(page) > limit
+    resume = page[limit - 1][0] if more else seq
+    return [change for _, change in page[:limit]], FeedPosition(resume, now), more
+
+
+def _upserted(row: Any) -> TaskUpserted:
+    task = dict(row)
+    del task["change_seq"]
+    return {
+        "op": "upsert",
+        "id": task["id"],
+        "version": task["version"],
+        "task": cast(TaskPublic, task),
+    }
+
+
+def _deleted(row: Any) -> TaskDeleted:
+    return {"op": "delete", "id": row["task_id"], "version": row["version"]}

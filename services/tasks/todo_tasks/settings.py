@@ -8,12 +8,19 @@ from todo_shared.settings import VerifierSettings
 
 
 class Settings(VerifierSettings):
-    """The shared service and token-verifier settings, plus the list endpoint's paging bounds."""
+    """The shared service and token-verifier settings, plus the list's paging bounds and the
+    change feed's retention."""
 
     list_limit_default: int = Field(
         default=100, ge=1, description="Page size of a task list without `?limit=`."
     )
     list_limit_max: int = Field(default=500, ge=1, description="Largest `?limit=` accepted.")
+    change_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="How long the change feed remembers a delete (its tombstone); a feed "
+        "cursor older than this is a 410: start again without one.",
+    )
 
     @model_validator(mode="after")
     def _default_within_max(self) -> Settings:

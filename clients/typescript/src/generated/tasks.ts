@@ -37,7 +37,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Read Task */
+        /**
+         * Read Task
+         * @description The task; with `If-None-Match` naming its current `ETag`, a 304 with no body.
+         */
         get: operations["readTask"];
         /** Replace Task */
         put: operations["replaceTask"];
@@ -70,10 +73,45 @@ export interface paths {
         patch: operations["completeTask"];
         trace?: never;
     };
+    "/api/{user_id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Changes
+         * @description The caller's changes after `since`, in the order they committed: apply them in order,
+         *     then call again with `cursor` (at once while `has_more`). Nothing that commits later is
+         *     ever numbered before a cursor already given out, so reading to the end again and again
+         *     misses no change.
+         */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * ChangesPage
+         * @description A page of the change feed: apply `changes` in order, then resume at `cursor`.
+         */
+        ChangesPage: {
+            /** Changes */
+            changes: (components["schemas"]["TaskUpserted"] | components["schemas"]["TaskDeleted"])[];
+            /** Cursor */
+            cursor: string;
+            /** Has More */
+            has_more: boolean;
+        };
         /**
          * Error
          * @description Every error except a validation failure: a short, stable message.
@@ -140,6 +178,21 @@ export interface components {
             completed?: boolean;
         };
         /**
+         * TaskDeleted
+         * @description A change feed entry: the task was deleted (a tombstone, kept CHANGE_RETENTION_DAYS).
+         */
+        TaskDeleted: {
+            /**
+             * Op
+             * @constant
+             */
+            op: "delete";
+            /** Id */
+            id: number;
+            /** Version */
+            version: number;
+        };
+        /**
          * TaskPatch
          * @description PATCH changes only the fields sent; `description: null` clears it, a null title or
          *     `completed` is a 400 (they cannot be null, and the schema says so).
@@ -177,6 +230,8 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /** Version */
+            version: number;
         };
         /**
          * TaskUpdate
@@ -197,6 +252,22 @@ export interface components {
              * @description Omitted: `false`.
              */
             completed?: boolean;
+        };
+        /**
+         * TaskUpserted
+         * @description A change feed entry: the task was created or changed, and is now `task`.
+         */
+        TaskUpserted: {
+            /**
+             * Op
+             * @constant
+             */
+            op: "upsert";
+            /** Id */
+            id: number;
+            /** Version */
+            version: number;
+            task: components["schemas"]["TaskPublic"];
         };
         /**
          * ValidationFailed
@@ -321,6 +392,8 @@ export interface operations {
                 headers: {
                     /** @description The new task's path. */
                     Location: string;
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
                     /** @description `true` when this answers a retry: nothing was created. */
                     "Idempotent-Replayed"?: "true";
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
@@ -406,7 +479,10 @@ export interface operations {
     readTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The `ETag` the client holds: when the task is still at that version the answer is 304 with no body. */
+                "If-None-Match"?: string;
+            };
             path: {
                 task_id: number;
                 user_id: string;
@@ -415,9 +491,11 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Successful Response */
+            /** @description The task. */
             200: {
                 headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -426,181 +504,11 @@ export interface operations {
                     "application/json": components["schemas"]["TaskPublic"];
                 };
             };
-            /** @description The request does not fit the documented shape. */
-            400: {
+            /** @description `If-None-Match` names the current version: no body. */
+            304: {
                 headers: {
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationFailed"];
-                };
-            };
-            /** @description Missing, malformed, expired or wrongly signed token. */
-            401: {
-                headers: {
-                    /** @description Always `Bearer`. */
-                    "WWW-Authenticate": string;
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's `user_id` is not the token's subject. */
-            403: {
-                headers: {
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task among the caller's. */
-            404: {
-                headers: {
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency (the database) is unreachable: retry later. */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": number;
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    replaceTask: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                task_id: number;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["TaskUpdate"];
-            };
-        };
-        responses: {
-            /** @description Successful Response */
-            200: {
-                headers: {
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["TaskPublic"];
-                };
-            };
-            /** @description The request does not fit the documented shape. */
-            400: {
-                headers: {
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["ValidationFailed"];
-                };
-            };
-            /** @description Missing, malformed, expired or wrongly signed token. */
-            401: {
-                headers: {
-                    /** @description Always `Bearer`. */
-                    "WWW-Authenticate": string;
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The path's `user_id` is not the token's subject. */
-            403: {
-                headers: {
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description No such task among the caller's. */
-            404: {
-                headers: {
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
-            413: {
-                headers: {
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description A dependency (the database) is unreachable: retry later. */
-            503: {
-                headers: {
-                    /** @description Seconds to wait before retrying. */
-                    "Retry-After": number;
-                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
-                    "X-Request-ID"?: string;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    deleteTask: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                task_id: number;
-                user_id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Deleted. */
-            204: {
-                headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -668,10 +576,13 @@ export interface operations {
             };
         };
     };
-    updateTask: {
+    replaceTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the task is still at this version: its `ETag` as last read (`"3"`), several separated by commas, or `*` (any version, the task must exist). Otherwise the answer is 412 with the current `ETag`, and nothing changes. */
+                "If-Match"?: string;
+            };
             path: {
                 task_id: number;
                 user_id: string;
@@ -680,13 +591,15 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["TaskPatch"];
+                "application/json": components["schemas"]["TaskUpdate"];
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description The task as changed (its version one higher). */
             200: {
                 headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -733,6 +646,234 @@ export interface operations {
             /** @description No such task among the caller's. */
             404: {
                 headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `If-Match` names another version than the task's: nothing changed. `ETag` is the current one; read the task, then decide. */
+            412: {
+                headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
+            413: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Write only if the task is still at this version: its `ETag` as last read (`"3"`), several separated by commas, or `*` (any version, the task must exist). Otherwise the answer is 412 with the current `ETag`, and nothing changes. */
+                "If-Match"?: string;
+            };
+            path: {
+                task_id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted: the change feed now holds its tombstone. */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request does not fit the documented shape. */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such task among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `If-Match` names another version than the task's: nothing changed. `ETag` is the current one; read the task, then decide. */
+            412: {
+                headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Write only if the task is still at this version: its `ETag` as last read (`"3"`), several separated by commas, or `*` (any version, the task must exist). Otherwise the answer is 412 with the current `ETag`, and nothing changes. */
+                "If-Match"?: string;
+            };
+            path: {
+                task_id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskPatch"];
+            };
+        };
+        responses: {
+            /** @description The task as changed (its version one higher). */
+            200: {
+                headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPublic"];
+                };
+            };
+            /** @description The request does not fit the documented shape. */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such task among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `If-Match` names another version than the task's: nothing changed. `ETag` is the current one; read the task, then decide. */
+            412: {
+                headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -770,7 +911,10 @@ export interface operations {
     completeTask: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Write only if the task is still at this version: its `ETag` as last read (`"3"`), several separated by commas, or `*` (any version, the task must exist). Otherwise the answer is 412 with the current `ETag`, and nothing changes. */
+                "If-Match"?: string;
+            };
             path: {
                 task_id: number;
                 user_id: string;
@@ -783,9 +927,11 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Successful Response */
+            /** @description The task as changed (its version one higher). */
             200: {
                 headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
                     "X-Request-ID"?: string;
                     [name: string]: unknown;
@@ -840,8 +986,108 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description `If-Match` names another version than the task's: nothing changed. `ETag` is the current one; read the task, then decide. */
+            412: {
+                headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
             413: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listChanges: {
+        parameters: {
+            query?: {
+                /** @description The `cursor` of the previous answer. Without it the feed starts from the beginning: every live task. */
+                since?: string;
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The next changes, oldest first, and where to resume. */
+            200: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangesPage"];
+                };
+            };
+            /** @description A value out of range, or a `since` this service did not issue. */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `since` is older than CHANGE_RETENTION_DAYS: deletes before it may be forgotten. Read the feed again from the start (without `since`) and replace what the client holds. */
+            410: {
                 headers: {
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
                     "X-Request-ID"?: string;

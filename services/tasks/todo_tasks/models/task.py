@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Identity,
     Index,
+    Integer,
     String,
     Text,
     false,
@@ -42,6 +43,8 @@ class Task(SQLModel, table=True):
             text("created_at DESC"),
             text("id DESC"),
         ),
+        # The change feed: a user's changes after a cursor, in the order they committed.
+        Index("ix_tasks_user_id_change_seq", "user_id", "change_seq"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -58,6 +61,14 @@ class Task(SQLModel, table=True):
     updated_at: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    # Set by the triggers of migration 0004 on every write, never by a statement: 1 on insert,
+    # +1 on each update (the ETag), and the user's change number of the latest write.
+    version: int | None = Field(
+        default=None, sa_column=Column(Integer, nullable=False, server_default=text("1"))
+    )
+    change_seq: int | None = Field(
+        default=None, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
     )
 
 

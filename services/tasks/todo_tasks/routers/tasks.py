@@ -7,6 +7,7 @@ OpenAPI document, which lists every status a route can answer.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -14,12 +15,19 @@ import orjson
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from fastapi.exceptions import RequestValidationError
 
-from todo_shared.errors import NotFound
+from todo_shared.db import Database
+from todo_shared.errors import NotFound, PreconditionFailed
 from todo_shared.openapi import errors
 from todo_tasks import repository
 from todo_tasks.dependencies import DatabaseDep, OwnerId, OwnerRoute, StateDep
 from todo_tasks.models.idempotency import KEY_MAX_LENGTH
-from todo_tasks.schemas.responses import BY_ID, CREATE_RESPONSES, LIST_RESPONSES, WITH_BODY
+from todo_tasks.schemas.responses import (
+    CONDITIONAL,
+    CREATE_RESPONSES,
+    DELETE_RESPONSES,
+    LIST_RESPONSES,
+    READ_RESPONSES,
+)
 from todo_tasks.schemas.task import TaskComplete, TaskCreate, TaskPatch, TaskPublic, TaskUpdate
 from todo_tasks.settings import Settings
 
@@ -50,6 +58,26 @@ IdempotencyKey = Annotated[
     ),
 ]
 
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=1024,
+        description="Write only if the task is still at this version: its `ETag` as last "
+        'read (`"3"`), several separated by commas, or `*` (any version, the task must '
+        "exist). Otherwise the answer is 412 with the current `ETag`, and nothing changes.",
+    ),
+]
+IfNoneMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-None-Match",
+        max_length=1024,
+        description="The `ETag` the client holds: when the task is still at that version the "
+        "answer is 304 with no body.",
+    ),
+]
+
 router = APIRouter(
     prefix="/api/{user_id}/tasks",
     tags=["tasks"],
@@ -62,11 +90,50 @@ def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None =
     return Response(orjson.dumps(content), status_code, headers, "application/json")
 
 
-def _found(task: TaskPublic | None) -> Response:
-    """Absent and not owned look the same: the query never sees another user's rows."""
-    if task is None:
-        raise NotFound
-    return _json(task)
+def etag(task: TaskPublic) -> str:
+    """A strong validator: the task's version, quoted."""
+    return f'"{task["version"]}"'
+
+
+def _task(
+    task: TaskPublic, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return _json(task, status_code, {**(headers or {}), "ETag": etag(task)})
+
+
+def _tags(header: str) -> list[str]:
+    return [tag.strip() for tag in header.split(",") if tag.strip()]
+
+
+def expected_versions(if_match: str | None) -> list[int] | None:
+    """The versions `If-Match` accepts (None: any). A weak or malformed tag matches none
+    (If-Match compares strongly), so such a write is a 412, never a blind overwrite."""
+    if if_match is None or if_match.strip() == "*":
+        return None
+    versions = []
+    for tag in _tags(if_match):
+        if len(tag) > 2 and tag[0] == tag[-1] == '"' and tag[1:-1].isdigit():
+            versions.append(int(tag[1:-1]))
+    return versions or [0]
+
+
+async def _written(
+    db: Database, owner: str, task_id: int, task: TaskPublic | None, if_match: str | None
+) -> Response:
+    """The written task; or why nothing was written: absent (404), or not at a version
+    `If-Match` names (412, with the current ETag). Absent and not owned look the same: the
+    statements never see another user's rows."""
+    if task is not None:
+        return _task(task)
+    if if_match is not None:
+        current = await repository.get_task(db, owner, task_id)
+        if current is not None:
+            raise PreconditionFailed(
+                "the task has changed since that version: read it again (its current "
+                "ETag is in this answer)",
+                headers={"ETag": etag(current)},
+            )
+    raise NotFound
 
 
 def _refused(field: str, msg: str, kind: str) -> RequestValidationError:
@@ -139,43 +206,64 @@ async def create_task(
         if replayed:
             headers["Idempotent-Replayed"] = "true"
     headers["Location"] = f"/api/{quote(owner, safe='')}/tasks/{task['id']}"
-    return _json(task, status.HTTP_201_CREATED, headers)
+    return _task(task, status.HTTP_201_CREATED, headers)
 
 
-@router.get("/{task_id}", response_model=TaskPublic, responses=BY_ID)
-async def read_task(owner: OwnerId, db: DatabaseDep, task_id: TaskId) -> Response:
-    return _found(await repository.get_task(db, owner, task_id))
+@router.get("/{task_id}", response_model=TaskPublic, responses=READ_RESPONSES)
+async def read_task(
+    owner: OwnerId, db: DatabaseDep, task_id: TaskId, if_none_match: IfNoneMatch = None
+) -> Response:
+    """The task; with `If-None-Match` naming its current `ETag`, a 304 with no body."""
+    task = await repository.get_task(db, owner, task_id)
+    if task is None:
+        raise NotFound
+    tag = etag(task)
+    if if_none_match is not None and (if_none_match.strip() == "*" or tag in _tags(if_none_match)):
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": tag})
+    return _task(task)
 
 
-@router.put("/{task_id}", response_model=TaskPublic, responses=WITH_BODY)
+@router.put("/{task_id}", response_model=TaskPublic, responses=CONDITIONAL)
 async def replace_task(
-    owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskUpdate
+    owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskUpdate, if_match: IfMatch = None
 ) -> Response:
-    return _found(await repository.replace_task(db, owner, task_id, body))
+    expected = expected_versions(if_match)
+    task = await repository.replace_task(db, owner, task_id, body, expected)
+    return await _written(db, owner, task_id, task, if_match)
 
 
-@router.patch("/{task_id}", response_model=TaskPublic, responses=WITH_BODY)
+@router.patch("/{task_id}", response_model=TaskPublic, responses=CONDITIONAL)
 async def update_task(
-    owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskPatch
+    owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskPatch, if_match: IfMatch = None
 ) -> Response:
-    return _found(await repository.update_task(db, owner, task_id, body))
+    expected = expected_versions(if_match)
+    task = await repository.update_task(db, owner, task_id, body, expected)
+    return await _written(db, owner, task_id, task, if_match)
 
 
-@router.patch("/{task_id}/complete", response_model=TaskPublic, responses=WITH_BODY)
+@router.patch("/{task_id}/complete", response_model=TaskPublic, responses=CONDITIONAL)
 async def complete_task(
-    owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskComplete | None = None
+    owner: OwnerId,
+    db: DatabaseDep,
+    task_id: TaskId,
+    body: TaskComplete | None = None,
+    if_match: IfMatch = None,
 ) -> Response:
     """`{"completed": bool}` sets the flag; no body, or a body without it, toggles."""
     completed = None if body is None else body.completed
-    return _found(await repository.set_completed(db, owner, task_id, completed))
+    expected = expected_versions(if_match)
+    task = await repository.set_completed(db, owner, task_id, completed, expected)
+    return await _written(db, owner, task_id, task, if_match)
 
 
-@router.delete(
-    "/{task_id}",
-    status_code=status.HTTP_204_NO_CONTENT,
-    responses={204: {"description": "Deleted."}, **BY_ID},
-)
-async def delete_task(owner: OwnerId, db: DatabaseDep, task_id: TaskId) -> Response:
-    if not await repository.delete_task(db, owner, task_id):
-        raise NotFound
-    return Response(status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{task_id}", status_code=status.HTTP_204_NO_CONTENT, responses=DELETE_RESPONSES)
+async def delete_task(
+    owner: OwnerId, state: StateDep, task_id: TaskId, if_match: IfMatch = None
+) -> Response:
+    db = state.database
+    retention = timedelta(days=state.settings.change_retention_days)
+    if await repository.delete_task(
+        db, owner, task_id, expected_versions(if_match), retention=retention
+    ):
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return await _written(db, owner, task_id, None, if_match)

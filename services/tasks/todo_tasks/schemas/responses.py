@@ -11,11 +11,38 @@ from todo_shared.openapi import errors, header
 
 # The statuses beyond the router's: 400 is any refused path, query or body value.
 _NOT_OWNED = "No such task among the caller's."
-WITH_BODY = errors(400, 404, 413, s404=_NOT_OWNED)
-BY_ID = errors(400, 404, s404=_NOT_OWNED)
+_CHANGED = (
+    "`If-Match` names another version than the task's: nothing changed. `ETag` is the "
+    "current one; read the task, then decide."
+)
 # The headers these routes read from a browser and let it read (CORS).
-REQUEST_HEADERS = ("Idempotency-Key",)
-RESPONSE_HEADERS = ("Location", "Idempotent-Replayed", "X-Total-Count", "X-Next-Cursor")
+REQUEST_HEADERS = ("Idempotency-Key", "If-Match", "If-None-Match")
+RESPONSE_HEADERS = ("Location", "Idempotent-Replayed", "X-Total-Count", "X-Next-Cursor", "ETag")
+
+_ETAG = {
+    "ETag": header(
+        'The task\'s version as a strong validator (`"3"`): send it back as `If-Match` to '
+        "write only over this version, or as `If-None-Match` to read only if it changed.",
+        {"type": "string"},
+    )
+}
+_TASK = {"description": "The task.", "headers": _ETAG}
+
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: _TASK,
+    304: {"description": "`If-None-Match` names the current version: no body.", "headers": _ETAG},
+    **errors(400, 404, s404=_NOT_OWNED),
+}
+CONDITIONAL: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The task as changed (its version one higher).", "headers": _ETAG},
+    **errors(400, 404, 412, 413, s404=_NOT_OWNED, s412=_CHANGED),
+}
+CONDITIONAL[412]["headers"] = _ETAG
+DELETE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "Deleted: the change feed now holds its tombstone."},
+    **errors(400, 404, 412, s404=_NOT_OWNED, s412=_CHANGED),
+}
+DELETE_RESPONSES[412]["headers"] = _ETAG
 
 LIST_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -42,6 +69,7 @@ CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
         "request with this `Idempotency-Key` created, as it is now.",
         "headers": {
             "Location": header("The new task's path.", {"type": "string"}),
+            **_ETAG,
             "Idempotent-Replayed": header(
                 "`true` when this answers a retry: nothing was created.",
                 {"type": "string", "enum": ["true"]},
@@ -55,5 +83,17 @@ CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
         413,
         s409="The `Idempotency-Key` was used with a different body, or the task it "
         "created has been deleted since: nothing was created.",
+    ),
+}
+
+CHANGES_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The next changes, oldest first, and where to resume."},
+    **errors(
+        400,
+        410,
+        s400="A value out of range, or a `since` this service did not issue.",
+        s410="`since` is older than CHANGE_RETENTION_DAYS: deletes before it may be "
+        "forgotten. Read the feed again from the start (without `since`) and replace what "
+        "the client holds.",
     ),
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from hashlib import sha256
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
@@ -148,3 +148,33 @@ class TaskPublic(TypedDict):
     completed: bool
     created_at: datetime
     updated_at: datetime
+    # 1 when created, +1 with every change (set by the database on every write): the ETag.
+    version: int
+
+
+class TaskUpserted(TypedDict):
+    """A change feed entry: the task was created or changed, and is now `task`."""
+
+    op: Literal["upsert"]
+    id: int
+    version: int
+    task: TaskPublic
+
+
+class TaskDeleted(TypedDict):
+    """A change feed entry: the task was deleted (a tombstone, kept CHANGE_RETENTION_DAYS)."""
+
+    op: Literal["delete"]
+    id: int
+    version: int
+
+
+TaskChange = TaskUpserted | TaskDeleted
+
+
+class ChangesPage(TypedDict):
+    """A page of the change feed: apply `changes` in order, then resume at `cursor`."""
+
+    changes: list[TaskChange]
+    cursor: str
+    has_more: bool

@@ -1,0 +1,37 @@
+"""The change feed's tables, written only by the triggers of migration 0004."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, DateTime, Integer, Text, func, text
+from sqlmodel import Field, SQLModel
+
+
+class TaskSync(SQLModel, table=True):
+    """A user's change counter: `seq` numbers each write to their tasks (its row lock keeps the
+    numbers in commit order); tombstones up to `purged_seq` are gone, so a cursor before it
+    may have missed a delete."""
+
+    __tablename__ = "task_sync"
+
+    user_id: str = Field(sa_column=Column(Text, primary_key=True))
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    purged_seq: int = Field(
+        default=0, sa_column=Column(BigInteger, nullable=False, server_default=text("0"))
+    )
+
+
+class TaskTombstone(SQLModel, table=True):
+    """A deleted task, kept for CHANGE_RETENTION_DAYS so the feed can say it is gone."""
+
+    __tablename__ = "task_tombstones"
+
+    user_id: str = Field(sa_column=Column(Text, primary_key=True))
+    change_seq: int = Field(sa_column=Column(BigInteger, primary_key=True))
+    task_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    version: int = Field(sa_column=Column(Integer, nullable=False))
+    deleted_at: datetime | None = Field(
+        default=None,
+        sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
