@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -138,14 +138,26 @@ async def _keep_session(_: Any) -> None:
     """
 
 
+def _dsn(settings: ServiceSettings) -> tuple[str, dict[str, Any]]:
+    """asyncpg's own DSN (not SQLAlchemy's URL) and its connect arguments."""
+    url, connect_args = asyncpg_connect_args(settings)
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1), connect_args
+
+
+def connector(settings: ServiceSettings) -> Callable[[], Awaitable[asyncpg.Connection]]:
+    """Opens one connection outside the pool (for LISTEN, which holds it for good)."""
+    dsn, connect_args = _dsn(settings)
+    return lambda: asyncpg.connect(dsn, **connect_args)
+
+
 @asynccontextmanager
 async def open_database(settings: ServiceSettings) -> AsyncIterator[Database]:
     """The pool for a service's lifetime (or a command's). Connections open on first use, so a
     database that is down at start-up makes requests answer 503 instead of keeping the service
     from starting, and close after five idle minutes."""
-    url, connect_args = asyncpg_connect_args(settings)
+    dsn, connect_args = _dsn(settings)
     pool = await asyncpg.create_pool(
-        url.replace("postgresql+asyncpg://", "postgresql://", 1),
+        dsn,
         min_size=0,
         max_size=settings.db_pool_size,
         reset=_keep_session,

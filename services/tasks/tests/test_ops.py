@@ -112,14 +112,15 @@ async def test_cors_lets_the_front_end_send_keys_and_read_paging_headers(
         headers={
             "Origin": "http://localhost:3000",
             "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "Authorization, Idempotency-Key",
+            "Access-Control-Request-Headers": "Authorization, Idempotency-Key, If-Match, "
+            "If-None-Match, Last-Event-ID",
         },
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == "http://localhost:3000"
     listed = await as_alice.get(f"/api/{alice}/tasks", headers={"Origin": "http://localhost:3000"})
     exposed = {name.strip() for name in listed.headers["access-control-expose-headers"].split(",")}
-    assert exposed >= {"X-Total-Count", "X-Next-Cursor", "Location", "Idempotent-Replayed"}
+    assert exposed >= {"X-Total-Count", "X-Next-Cursor", "Location", "Idempotent-Replayed", "ETag"}
     refused = await anonymous.options(
         f"/api/{alice}/tasks",
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},

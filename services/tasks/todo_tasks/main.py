@@ -10,13 +10,15 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from todo_shared.app import create_app, service_state
-from todo_shared.db import open_database
+from todo_shared.db import connector, open_database
+from todo_shared.notify import Notifications
 from todo_shared.openapi import query_parameter
 from todo_shared.tokens import keys_check, verifier_lifespan
-from todo_tasks.routers import changes, tasks
+from todo_tasks.routers import changes, events, tasks
 from todo_tasks.schemas import responses
 from todo_tasks.settings import Settings
 from todo_tasks.state import TasksState
+from todo_tasks.streams import StreamSlots
 
 
 async def database_check(app: FastAPI) -> str | None:
@@ -28,9 +30,26 @@ async def database_check(app: FastAPI) -> str | None:
 def create_tasks_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(redis: Redis) -> AsyncIterator[TasksState]:
-        """The token verifier (keys loaded before the first request) and the connection pool."""
+        """The token verifier (keys loaded before the first request), the connection pool and
+        the listener for the live streams."""
         async with verifier_lifespan(settings, redis) as verifier, open_database(settings) as db:
-            yield TasksState(settings=settings, redis=redis, verifier=verifier, database=db)
+            notifications = Notifications(connector(settings), "task_changes")
+            notifications.start()
+            try:
+                yield TasksState(
+                    settings=settings,
+                    redis=redis,
+                    verifier=verifier,
+                    database=db,
+                    notifications=notifications,
+                    stream_slots=StreamSlots(
+                        redis,
+                        per_user=settings.event_streams_per_user,
+                        lapse_seconds=4 * settings.event_heartbeat_seconds,
+                    ),
+                )
+            finally:
+                await notifications.close()
 
     return create_app(
         settings,
@@ -40,7 +59,7 @@ def create_tasks_app(settings: Settings) -> FastAPI:
             "/api/auth/login`, or the front end's Better Auth) whose `sub` is the path's "
             '`user_id`. Errors are `{"detail": ...}`: 400 lists the field errors.'
         ),
-        routers=[tasks.router, changes.router],
+        routers=[tasks.router, changes.router, events.router],
         openapi_url="/api/openapi.json",
         # LIST_LIMIT_* are settings, so the document states this deployment's bounds.
         openapi_patches=[

@@ -354,6 +354,10 @@ class FeedPosition:
     seq: int
     issued: datetime
 
+    @staticmethod
+    def now() -> datetime:
+        return datetime.now(UTC)
+
     def encode(self) -> str:
         text = f"{self.seq}.{int(self.issued.timestamp())}"
         return urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
@@ -384,9 +388,9 @@ class FeedRefused(Exception):
 
 async def changes(
     db: Database, owner: str, since: FeedPosition | None, limit: int, *, retention: timedelta
-) -> tuple[list[TaskChange], FeedPosition, bool]:
+) -> tuple[list[tuple[int, TaskChange]], FeedPosition, bool]:
     """The caller's changes after `since` in commit order (from the start: every live task),
-    where the next read resumes, and whether more follow at once.
+    each with its change number, where the next read resumes, and whether more follow at once.
 
     One snapshot for the counter and both reads, so the cursor returned at the end of the feed
     is exactly what this read saw. Numbers commit in order per user (migration 0004), so
@@ -413,7 +417,13 @@ async def changes(
     page = numbered[: limit + 1]
     more = len(page) > limit
     resume = page[limit - 1][0] if more else seq
-    return [change for _, change in page[:limit]], FeedPosition(resume, now), more
+    return page[:limit], FeedPosition(resume, now), more
+
+
+async def feed_end(db: Database, owner: str) -> FeedPosition:
+    """Where the caller's feed ends now: a live stream without Last-Event-ID starts here."""
+    sync = await db.fetchrow(*STATEMENTS.sync.bind(owner=owner))
+    return FeedPosition(sync["seq"] if sync else 0, datetime.now(UTC))
 
 
 def _upserted(row: Any) -> TaskUpserted:

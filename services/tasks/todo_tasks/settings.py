@@ -22,6 +22,20 @@ class Settings(VerifierSettings):
         "cursor older than this is a 410: start again without one.",
     )
 
+    event_streams_per_user: int = Field(
+        default=10,
+        ge=1,
+        description="Live event streams (`GET /api/{user_id}/events`) one user may hold open "
+        "at once, across every replica; one more is a 429.",
+    )
+    event_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=60,
+        description="Seconds between the comment lines that keep an idle event stream open "
+        "through proxies.",
+    )
+
     @model_validator(mode="after")
     def _default_within_max(self) -> Settings:
         if self.list_limit_default > self.list_limit_max:

@@ -14,7 +14,8 @@ from todo_shared.openapi import errors
 from todo_tasks import repository
 from todo_tasks.dependencies import OwnerId, OwnerRoute, StateDep
 from todo_tasks.schemas.responses import CHANGES_RESPONSES
-from todo_tasks.schemas.task import ChangesPage
+from todo_tasks.schemas.task import ChangesPage, TaskChange
+from todo_tasks.state import TasksState
 
 CHANGES_LIMIT_MAX = 1000
 CHANGES_LIMIT_DEFAULT = 500
@@ -36,10 +37,32 @@ router = APIRouter(
 )
 
 
-def _refused_cursor() -> RequestValidationError:
+def _refused_cursor(where: tuple[str, str]) -> RequestValidationError:
     return RequestValidationError(
-        [{"loc": ("query", "since"), "msg": "Not a cursor this service issued", "type": "cursor"}]
+        [{"loc": where, "msg": "Not a cursor this service issued", "type": "cursor"}]
     )
+
+
+async def read_changes(
+    state: TasksState, owner: str, cursor: str | None, limit: int, where: tuple[str, str]
+) -> tuple[list[tuple[int, TaskChange]], repository.FeedPosition, bool]:
+    """A page of the feed after `cursor` (sent at `where`): a cursor the service did not
+    issue is a 400 there, one older than the feed keeps a 410."""
+    position = None
+    if cursor is not None:
+        position = repository.FeedPosition.decode(cursor)
+        if position is None:
+            raise _refused_cursor(where)
+    retention = timedelta(days=state.settings.change_retention_days)
+    try:
+        return await repository.changes(state.database, owner, position, limit, retention=retention)
+    except repository.FeedRefused as refused:
+        if refused.gone:
+            raise Gone(
+                "this cursor is older than the change feed keeps: read it again from the "
+                "start, without `since`"
+            ) from None
+        raise _refused_cursor(where) from None
 
 
 @router.get("/changes", response_model=ChangesPage, responses=CHANGES_RESPONSES)
@@ -53,22 +76,10 @@ async def list_changes(
     then call again with `cursor` (at once while `has_more`). Nothing that commits later is
     ever numbered before a cursor already given out, so reading to the end again and again
     misses no change."""
-    position = None
-    if since is not None:
-        position = repository.FeedPosition.decode(since)
-        if position is None:
-            raise _refused_cursor()
-    retention = timedelta(days=state.settings.change_retention_days)
-    try:
-        changes, resume, more = await repository.changes(
-            state.database, owner, position, limit, retention=retention
-        )
-    except repository.FeedRefused as refused:
-        if refused.gone:
-            raise Gone(
-                "this cursor is older than the change feed keeps: read it again from the "
-                "start, without `since`"
-            ) from None
-        raise _refused_cursor() from None
-    page: ChangesPage = {"changes": changes, "cursor": resume.encode(), "has_more": more}
+    changes, resume, more = await read_changes(state, owner, since, limit, ("query", "since"))
+    page: ChangesPage = {
+        "changes": [change for _, change in changes],
+        "cursor": resume.encode(),
+        "has_more": more,
+    }
     return Response(orjson.dumps(page), 200, media_type="application/json")

@@ -16,7 +16,7 @@ _CHANGED = (
     "current one; read the task, then decide."
 )
 # The headers these routes read from a browser and let it read (CORS).
-REQUEST_HEADERS = ("Idempotency-Key", "If-Match", "If-None-Match")
+REQUEST_HEADERS = ("Idempotency-Key", "If-Match", "If-None-Match", "Last-Event-ID")
 RESPONSE_HEADERS = ("Location", "Idempotent-Replayed", "X-Total-Count", "X-Next-Cursor", "ETag")
 
 _ETAG = {
@@ -95,5 +95,25 @@ CHANGES_RESPONSES: dict[int | str, dict[str, Any]] = {
         s410="`since` is older than CHANGE_RETENTION_DAYS: deletes before it may be "
         "forgotten. Read the feed again from the start (without `since`) and replace what "
         "the client holds.",
+    ),
+}
+
+EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "`text/event-stream`: each change as `id: <cursor>`, `event: change`, "
+        "`data: <the change's JSON, as in /changes>`; a `: keep-alive` comment at least every "
+        "EVENT_HEARTBEAT_SECONDS. It ends when the token expires: reconnect with a fresh one "
+        "and `Last-Event-ID`. Browsers read it with `fetch` (the token goes in the "
+        "`Authorization` header, never in the URL), not `EventSource`.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    },
+    **errors(
+        400,
+        410,
+        429,
+        s400="`Last-Event-ID` is not an id this service issued.",
+        s410="`Last-Event-ID` is older than the change feed keeps: reload, then reconnect "
+        "without it.",
+        s429="The user holds EVENT_STREAMS_PER_USER streams already.",
     ),
 }

@@ -1,0 +1,192 @@
+"""Live updates over a real HTTP server (uvicorn in the test's event loop): the stream sends
+each committed change, resumes after Last-Event-ID, keeps itself open, ends with its token,
+and caps the streams a user holds."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+
+from tests.support.issuer import TestIssuer
+from todo_tasks.main import create_tasks_app
+from todo_tasks.settings import Settings
+
+HEARTBEAT = 0.3
+PER_USER = 3
+
+
+@pytest.fixture(scope="module")
+async def base_url(settings: Settings) -> AsyncIterator[str]:
+    app = create_tasks_app(
+        settings.model_copy(
+            update={"event_heartbeat_seconds": HEARTBEAT, "event_streams_per_user": PER_USER}
+        )
+    )
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="on"))
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    for _ in range(200):  # up to 10 s for the lifespan (keys, pool, listener)
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server.should_exit = True
+    await serving
+
+
+class Stream:
+    """An open event stream: its events, comments and whether it ended."""
+
+    def __init__(self, lines: AsyncIterator[str]) -> None:
+        self._lines = lines
+        self.comments = 0
+
+    async def next_event(self, within: float = 5.0) -> dict[str, Any]:
+        fields: dict[str, str] = {}
+        async with asyncio.timeout(within):
+            async for line in self._lines:
+                if line.startswith(":"):
+                    self.comments += 1
+                elif line == "":
+                    if "data" in fields:
+                        return {**fields, "change": orjson.loads(fields["data"])}
+                    fields = {}
+                else:
+                    name, _, value = line.partition(": ")
+                    fields[name] = value
+        raise EOFError("the stream ended")
+
+
+@asynccontextmanager
+async def stream(
+    base_url: str, user: str, token: str, last_event_id: str | None = None
+) -> AsyncIterator[tuple[httpx.Response, Stream]]:
+    headers = {"Authorization": f"Bearer {token}"}
+    if last_event_id:
+        headers["Last-Event-ID"] = last_event_id
+    async with (
+        httpx.AsyncClient(base_url=base_url, timeout=10) as client,
+        client.stream("GET", f"/api/{user}/events", headers=headers) as response,
+    ):
+        yield response, Stream(response.aiter_lines())
+
+
+@pytest.fixture
+async def api(base_url: str, issuer: TestIssuer, alice: str) -> AsyncIterator[httpx.AsyncClient]:
+    token = issuer.mint(alice)
+    async with httpx.AsyncClient(
+        base_url=base_url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        yield client
+
+
+async def test_a_committed_change_reaches_an_open_stream(
+    base_url: str, issuer: TestIssuer, alice: str, api: httpx.AsyncClient
+) -> None:
+    async with stream(base_url, alice, issuer.mint(alice)) as (response, events):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        assert response.headers["x-accel-buffering"] == "no"
+        created = (await api.post(f"/api/{alice}/tasks", json={"title": "live"})).json()
+        event = await events.next_event()
+        assert event["event"] == "change"
+        assert event["change"] == {
+            "op": "upsert",
+            "id": created["id"],
+            "version": 1,
+            "task": created,
+        }
+        await api.delete(f"/api/{alice}/tasks/{created['id']}")
+        gone = await events.next_event()
+        assert gone["change"] == {"op": "delete", "id": created["id"], "version": 2}
+        # The event id is a feed cursor: nothing after it yet.
+        after = await api.get(f"/api/{alice}/changes", params={"since": gone["id"]})
+        assert after.json()["changes"] == []
+
+
+async def test_a_reconnect_with_last_event_id_replays_what_it_missed(
+    base_url: str, issuer: TestIssuer, alice: str, api: httpx.AsyncClient
+) -> None:
+    async with stream(base_url, alice, issuer.mint(alice)) as (_, events):
+        first = (await api.post(f"/api/{alice}/tasks", json={"title": "seen"})).json()
+        seen = await events.next_event()
+        assert seen["change"]["id"] == first["id"]
+    missed = [
+        (await api.post(f"/api/{alice}/tasks", json={"title": f"missed {n}"})).json()["id"]
+        for n in range(3)
+    ]
+    await api.patch(f"/api/{alice}/tasks/{first['id']}", json={"title": "seen, edited"})
+    async with stream(base_url, alice, issuer.mint(alice), seen["id"]) as (_, events):
+        replayed = [(await events.next_event())["change"] for _ in range(4)]
+    assert [(c["id"], c["version"]) for c in replayed] == [
+        *((task_id, 1) for task_id in missed),
+        (first["id"], 2),
+    ]
+
+
+async def test_an_idle_stream_sends_comments_and_ends_when_its_token_expires(
+    base_url: str, issuer: TestIssuer, alice: str
+) -> None:
+    token = issuer.mint(alice, exp=int(time.time()) + 2)
+    async with stream(base_url, alice, token) as (_, events):
+        with pytest.raises(EOFError):
+            await events.next_event(within=6)
+    assert events.comments >= 3  # `retry:` opens it; then a keep-alive every HEARTBEAT
+
+
+async def test_a_user_holds_at_most_the_configured_streams(
+    base_url: str, issuer: TestIssuer, alice: str, bob: str
+) -> None:
+    token = issuer.mint(alice)
+    async with (
+        stream(base_url, alice, token) as (a, _),
+        stream(base_url, alice, token) as (b, _),
+        stream(base_url, alice, token) as (c, _),
+    ):
+        assert [a.status_code, b.status_code, c.status_code] == [200] * PER_USER
+        async with stream(base_url, alice, token) as (refused, _):
+            assert refused.status_code == 429
+            assert int(refused.headers["retry-after"]) > 0
+        async with stream(base_url, bob, issuer.mint(bob)) as (other, _):
+            assert other.status_code == 200  # the cap is per user
+    # Closed streams give their slots back (once the server has seen them close).
+    statuses = []
+    for _ in range(30):
+        async with stream(base_url, alice, token) as (again, _):
+            statuses.append(again.status_code)
+        if statuses[-1] == 200:
+            break
+        await asyncio.sleep(0.1)
+    assert statuses[-1] == 200
+
+
+@pytest.mark.parametrize("last_event_id", ["nonsense", "MTIz"])
+async def test_a_last_event_id_the_service_did_not_issue_is_a_400(
+    base_url: str, issuer: TestIssuer, alice: str, last_event_id: str
+) -> None:
+    async with stream(base_url, alice, issuer.mint(alice), last_event_id) as (response, _):
+        assert response.status_code == 400
+        assert orjson.loads(await response.aread())["detail"][0]["loc"] == [
+            "header",
+            "Last-Event-ID",
+        ]
+
+
+async def test_another_users_stream_is_a_403_and_no_token_a_401(
+    base_url: str, issuer: TestIssuer, alice: str, bob: str
+) -> None:
+    async with stream(base_url, bob, issuer.mint(alice)) as (response, _):
+        assert response.status_code == 403
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        assert (await client.get(f"/api/{alice}/events")).status_code == 401
