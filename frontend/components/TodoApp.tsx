@@ -1,7 +1,7 @@
 "use client";
 
 import { QueryClientProvider } from "@tanstack/react-query";
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 
 import { authClient } from "@/lib/auth-client";
 import { createQueryClient } from "@/lib/query-client";
@@ -21,8 +21,14 @@ export function TodoApp() {
 
   const user = session.data?.user;
 
+  // Set from a sign-out until the next sign-in: a 401 of a request still in flight then is
+  // expected, and must not sign out again (which would end the next session as it starts).
+  const signedOut = useRef(false);
+
   const signOut = useCallback(
     async (message: string | null) => {
+      if (signedOut.current) return;
+      signedOut.current = true;
       forgetToken();
       queryClient.clear(); // the next person on this device sees nothing of this one's
       try {
@@ -77,6 +83,7 @@ export function TodoApp() {
           <AuthForm
             notice={notice}
             onSignedIn={() => {
+              signedOut.current = false;
               setNotice(null);
               setJustSignedIn(true);
             }}
