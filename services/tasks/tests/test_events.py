@@ -51,6 +51,20 @@ class Stream:
     def __init__(self, lines: AsyncIterator[str]) -> None:
         self._lines = lines
         self.comments = 0
+        # As an SSE reader keeps it: the latest `id` field, dispatched with an event or not.
+        self.last_event_id: str | None = None
+
+    async def opening(self, within: float = 5.0) -> dict[str, str]:
+        """The fields of the stream's first block (it dispatches no event)."""
+        fields: dict[str, str] = {}
+        async with asyncio.timeout(within):
+            async for line in self._lines:
+                if line == "":
+                    self.last_event_id = fields.get("id", self.last_event_id)
+                    return fields
+                name, _, value = line.partition(": ")
+                fields[name] = value
+        raise EOFError("the stream ended")
 
     async def next_event(self, within: float = 5.0) -> dict[str, Any]:
         fields: dict[str, str] = {}
@@ -59,6 +73,7 @@ class Stream:
                 if line.startswith(":"):
                     self.comments += 1
                 elif line == "":
+                    self.last_event_id = fields.get("id", self.last_event_id)
                     if "data" in fields:
                         return {**fields, "change": orjson.loads(fields["data"])}
                     fields = {}
@@ -133,6 +148,24 @@ async def test_a_reconnect_with_last_event_id_replays_what_it_missed(
         *((task_id, 1) for task_id in missed),
         (first["id"], 2),
     ]
+
+
+async def test_a_stream_gives_its_starting_point_so_a_reconnect_before_any_change_loses_none(
+    base_url: str, issuer: TestIssuer, alice: str, api: httpx.AsyncClient
+) -> None:
+    async with stream(base_url, alice, issuer.mint(alice)) as (_, events):
+        opening = await events.opening()
+        assert opening["retry"] == "1000"
+        assert "data" not in opening
+        start = events.last_event_id
+    assert start is not None
+    made = (await api.post(f"/api/{alice}/tasks", json={"title": "while away"})).json()
+    async with stream(base_url, alice, issuer.mint(alice), start) as (_, events):
+        replayed = await events.next_event()
+    assert replayed["change"] == {"op": "upsert", "id": made["id"], "version": 1, "task": made}
+    # A resumed stream does not restate where it starts: the reader already holds that id.
+    async with stream(base_url, alice, issuer.mint(alice), replayed["id"]) as (_, events):
+        assert await events.opening() == {"retry": "1000"}
 
 
 async def test_an_idle_stream_sends_comments_and_ends_when_its_token_expires(

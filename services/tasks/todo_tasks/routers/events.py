@@ -64,12 +64,12 @@ async def _stream(
     more: bool,
     expires_at: float,
     slot: str,
+    opening: bytes,
 ) -> AsyncIterator[bytes]:
     heartbeat = state.settings.event_heartbeat_seconds
     try:
         async with state.notifications.subscribe(owner) as woken:
-            # Tells EventSource-style readers how soon to reconnect, and opens the stream.
-            yield b"retry: 1000\n\n"
+            yield opening
             while True:
                 for seq, change in pending:
                     yield _event(seq, change)
@@ -105,8 +105,13 @@ async def stream_events(
     `text/event-stream`; a comment line at least every EVENT_HEARTBEAT_SECONDS."""
     pending: list[tuple[int, TaskChange]] = []
     more = False
+    # Tells readers how soon to reconnect. A stream that starts at the feed's end also gives
+    # its position as an `id` with no data (no event is dispatched, but the reader's last
+    # event id is set), so a reconnect before the first change still resumes where it was.
+    opening = b"retry: 1000\n\n"
     if last_event_id is None:
         position = await feed_end(state.database, owner)
+        opening = b"id: %s\n%s" % (position.encode().encode(), opening)
     else:
         # What was missed, checked before the stream starts (a bad id is still a 400).
         pending, position, more = await read_changes(state, owner, last_event_id, *_BACKLOG)
@@ -115,7 +120,7 @@ async def stream_events(
         raise TooManyRequests(retry_after=30)
     expires_at = float(caller.claims.get("exp", time.time()))
     return StreamingResponse(
-        _stream(state, owner, position, pending, more, expires_at, slot),
+        _stream(state, owner, position, pending, more, expires_at, slot, opening),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
