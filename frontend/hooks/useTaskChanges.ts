@@ -2,12 +2,23 @@
  * The changes a person makes to their tasks, one hook each (so every form and row has its own
  * pending state and errors): each shows its answer in the loaded lists at once, marks the
  * other lists to be reloaded before they are shown next, refreshes the counts and announces
- * itself. A task found gone (404: deleted elsewhere) leaves every list too.
+ * itself. Each write is made from the version the person saw: when the task changed elsewhere
+ * meanwhile (412), nothing was written, the lists take the stored task and the row offers the
+ * choice (`conflicted`). A task found gone (404: deleted elsewhere) leaves every list too.
  */
 import { type QueryClient, useMutation, useQueryClient } from "@tanstack/react-query";
 
 import { FILTERS, applyTask, removeTask, taskKeys } from "@/lib/task-cache";
-import { ApiError, type Task, createTask, deleteTask, setCompleted, updateTask } from "@/lib/tasks";
+import {
+  ApiError,
+  type Seen,
+  type Task,
+  createTask,
+  deleteTask,
+  readTask,
+  setCompleted,
+  updateTask,
+} from "@/lib/tasks";
 
 import type { Report } from "./useProblem";
 
@@ -32,6 +43,21 @@ function settle(client: QueryClient, userId: string): void {
   void client.invalidateQueries({ queryKey: taskKeys.counts(userId) });
 }
 
+/** The stored task into the lists, so the person sees what they would overwrite. */
+async function showStored(client: QueryClient, userId: string, taskId: number): Promise<void> {
+  try {
+    applyTask(client, userId, await readTask(userId, taskId), false);
+  } catch (caught) {
+    if (caught instanceof ApiError && caught.status === 404) removeTask(client, userId, taskId);
+  }
+  settle(client, userId);
+}
+
+/** The write was refused because the task changed since it was seen: the row asks what to do. */
+export function conflicted(error: unknown): boolean {
+  return error instanceof ApiError && error.conflict;
+}
+
 function useTaskMutation<Input, Output>(
   userId: string,
   events: TaskEvents,
@@ -47,6 +73,10 @@ function useTaskMutation<Input, Output>(
       settle(client, userId);
     },
     onError: (caught, input) => {
+      if (taskOf && conflicted(caught)) {
+        void showStored(client, userId, taskOf(input));
+        return;
+      }
       if (taskOf && caught instanceof ApiError && caught.status === 404) {
         removeTask(client, userId, taskOf(input));
         settle(client, userId);
@@ -73,12 +103,13 @@ export function useToggleTask(userId: string, events: TaskEvents) {
   return useTaskMutation(
     userId,
     events,
-    (task: Task) => setCompleted(userId, task.id, !task.completed),
+    ({ seen, completed }: { seen: Seen; completed: boolean }) =>
+      setCompleted(userId, seen, completed),
     (client, task: Task) => {
       applyTask(client, userId, task, false);
       return `“${task.title}” marked ${task.completed ? "complete" : "active"}.`;
     },
-    (task) => task.id,
+    (input) => input.seen.id,
   );
 }
 
@@ -86,13 +117,13 @@ export function useSaveTask(userId: string, events: TaskEvents) {
   return useTaskMutation(
     userId,
     events,
-    ({ id, ...changes }: { id: number; title: string; description: string | null }) =>
-      updateTask(userId, id, changes),
+    ({ seen, ...changes }: { seen: Seen; title: string; description: string | null }) =>
+      updateTask(userId, seen, changes),
     (client, task: Task) => {
       applyTask(client, userId, task, false);
       return `Saved “${task.title}”.`;
     },
-    (input) => input.id,
+    (input) => input.seen.id,
   );
 }
 
@@ -101,7 +132,7 @@ export function useDeleteTask(userId: string, events: TaskEvents) {
     userId,
     events,
     async (task: Task) => {
-      await deleteTask(userId, task.id);
+      await deleteTask(userId, task);
     },
     (client, _done: void, task: Task) => {
       removeTask(client, userId, task.id);

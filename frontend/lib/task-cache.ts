@@ -1,8 +1,11 @@
 /**
- * The task lists in TanStack Query's cache: their keys, and what a change this page made does
- * to a list already loaded (so a change shows at once, without reloading every page).
+ * The task lists in TanStack Query's cache: their keys, and what a change (made on this page,
+ * or elsewhere and streamed here) does to a list already loaded, so it shows at once without
+ * reloading every page.
  */
 import { type InfiniteData, type QueryClient, infiniteQueryOptions } from "@tanstack/react-query";
+
+import type { TaskChange } from "@todo/api-client";
 
 import { type Filter, type Task, type TaskPage, countTasks, listTasks } from "./tasks";
 
@@ -81,11 +84,61 @@ export function applyTask(client: QueryClient, userId: string, task: Task, isNew
   }
 }
 
+/** Tasks this page saw deleted: a streamed upsert that predates the delete must not bring one
+ * back (a task id is never reused). */
+const deleted = new Set<number>();
+
 /** A task that is gone (deleted here or elsewhere): out of every loaded list. */
 export function removeTask(client: QueryClient, userId: string, taskId: number): void {
+  deleted.add(taskId);
   for (const filter of FILTERS) {
     client.setQueryData<TaskPages>(taskKeys.list(userId, filter), (pages) =>
       pages ? edited(pages, (tasks) => tasks.filter((shown) => shown.id !== taskId)) : pages,
     );
   }
+}
+
+/** The version of the task the loaded lists show, if any shows it. */
+export function shownVersion(client: QueryClient, userId: string, taskId: number): number | null {
+  for (const filter of FILTERS) {
+    const pages = client.getQueryData<TaskPages>(taskKeys.list(userId, filter));
+    const shown = shownTasks(pages).find((task) => task.id === taskId);
+    if (shown) return shown.version;
+  }
+  return null;
+}
+
+/**
+ * A change from the stream, unless the lists already show it (this page's own change, or one
+ * a reload already brought): true when it changed something. A task a list does not show yet
+ * goes on top when it is the newest there; anywhere else the list's next reload places it.
+ */
+export function applyChange(client: QueryClient, userId: string, change: TaskChange): boolean {
+  const shown = shownVersion(client, userId, change.id);
+  if (shown !== null && shown >= change.version) return false;
+  if (change.op === "delete") {
+    removeTask(client, userId, change.id);
+    return true;
+  }
+  if (deleted.has(change.id)) return false;
+  const task = change.task;
+  for (const filter of FILTERS) {
+    client.setQueryData<TaskPages>(taskKeys.list(userId, filter), (pages) => {
+      if (!pages) return pages;
+      const tasks = shownTasks(pages);
+      const without: Edit = (list) => list.filter((other) => other.id !== task.id);
+      if (!belongs(task, filter)) return edited(pages, without);
+      if (tasks.some((other) => other.id === task.id)) {
+        return edited(pages, (list) => list.map((other) => (other.id === task.id ? task : other)));
+      }
+      const newest = tasks[0];
+      if (newest !== undefined && newest.id > task.id) return pages;
+      return edited(
+        pages,
+        (list) => list,
+        (list) => [task, ...list],
+      );
+    });
+  }
+  return true;
 }

@@ -2,11 +2,14 @@
  * The tasks API as the page uses it, through the typed client generated from the service's
  * OpenAPI document (`@todo/api-client`), with every failure turned into a sentence for people.
  */
-import { createTasksClient, type Task } from "@todo/api-client";
+import { createTasksClient, ifMatch, type Task, versionOf } from "@todo/api-client";
 
 import { forgetToken, SignedOutError, sessionToken } from "./token";
 
 export type { Task };
+
+/** What a write is made from: the task as the person saw it (its version goes in If-Match). */
+export type Seen = Pick<Task, "id" | "version">;
 export type Filter = "all" | "active" | "completed";
 
 export const PAGE_SIZE = 20;
@@ -27,9 +30,16 @@ export class ApiError extends Error {
     message: string,
     readonly status: number,
     readonly fields: Record<string, string> = {},
+    /** A 412's `ETag`: the version the task is at now. */
+    readonly currentVersion: number | null = null,
   ) {
     super(message);
     this.name = "ApiError";
+  }
+
+  /** The task changed elsewhere since the person saw it (412): nothing was written. */
+  get conflict(): boolean {
+    return this.status === 412;
   }
 
   get signedOut(): boolean {
@@ -76,6 +86,10 @@ function toApiError(response: Response, body: unknown): ApiError {
     return new ApiError("Your session has ended. Please sign in again.", status);
   }
   if (status === 404) return new ApiError("That task no longer exists.", status);
+  if (status === 412) {
+    const message = "This task was changed on another device.";
+    return new ApiError(message, status, {}, versionOf(response));
+  }
   if (status === 429) return new ApiError(`Too many requests.${retryAfter(response)}`, status);
   if (status === 503) {
     return new ApiError(`The service is temporarily unavailable.${retryAfter(response)}`, status);
@@ -183,38 +197,44 @@ export async function createTask(
   }
 }
 
+export async function readTask(userId: string, taskId: number): Promise<Task> {
+  const { data } = await call(() =>
+    api().GET("/api/{user_id}/tasks/{task_id}", {
+      params: { path: { user_id: userId, task_id: taskId } },
+    }),
+  );
+  return data;
+}
+
+/** Writes from what the person saw: a 412 ApiError (`conflict`) if the task moved on since. */
 export async function updateTask(
   userId: string,
-  taskId: number,
+  seen: Seen,
   changes: { title: string; description: string | null },
 ): Promise<Task> {
   const { data } = await call(() =>
     api().PATCH("/api/{user_id}/tasks/{task_id}", {
-      params: { path: { user_id: userId, task_id: taskId } },
+      params: { path: { user_id: userId, task_id: seen.id }, header: ifMatch(seen) },
       body: changes,
     }),
   );
   return data;
 }
 
-export async function setCompleted(
-  userId: string,
-  taskId: number,
-  completed: boolean,
-): Promise<Task> {
+export async function setCompleted(userId: string, seen: Seen, completed: boolean): Promise<Task> {
   const { data } = await call(() =>
     api().PATCH("/api/{user_id}/tasks/{task_id}/complete", {
-      params: { path: { user_id: userId, task_id: taskId } },
+      params: { path: { user_id: userId, task_id: seen.id }, header: ifMatch(seen) },
       body: { completed },
     }),
   );
   return data;
 }
 
-export async function deleteTask(userId: string, taskId: number): Promise<void> {
+export async function deleteTask(userId: string, seen: Seen): Promise<void> {
   await call(() =>
     api().DELETE("/api/{user_id}/tasks/{task_id}", {
-      params: { path: { user_id: userId, task_id: taskId } },
+      params: { path: { user_id: userId, task_id: seen.id }, header: ifMatch(seen) },
     }),
   );
 }

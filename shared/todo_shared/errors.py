@@ -53,6 +53,17 @@ class Conflict(AppError):
     detail = "conflict"
 
 
+def invalid(loc: tuple[str, str], msg: str, kind: str) -> RequestValidationError:
+    """A 400 for a value the request's schema allowed but the handler refuses (a cursor it
+    never issued, a limit past a configured bound), in the same body as schema errors."""
+    return RequestValidationError([{"loc": loc, "msg": msg, "type": kind}])
+
+
+def unissued_cursor(loc: tuple[str, str]) -> RequestValidationError:
+    """A 400 for a paging or resume cursor that is not one this service handed out."""
+    return invalid(loc, "Not a cursor this service issued", "cursor")
+
+
 class Gone(AppError):
     status_code = 410
     detail = "gone"

@@ -113,6 +113,19 @@ def _session_user_id(page: Page) -> str:
     return user_id
 
 
+EVENTS = re.compile(r"/api/[^/]+/events$")
+
+
+def _api(page: Page) -> httpx.Client:
+    """The service as another device of the page's user sees it (straight, not through it)."""
+    origin = page.evaluate("window.location.origin")
+    return httpx.Client(base_url=origin, headers={"Authorization": f"Bearer {_token(page)}"})
+
+
+def _task_id(page: Page, title: str) -> int:
+    return int(page.locator(".task", has_text=title).first.get_attribute("data-task-id") or 0)
+
+
 def _token(page: Page) -> str:
     token: str = page.evaluate("fetch('/auth/token').then((r) => r.json()).then((t) => t.token)")
     return token
@@ -381,9 +394,10 @@ def test_a_create_whose_answer_was_lost_is_retried_and_makes_one_task(
 def test_a_task_deleted_in_another_tab_leaves_this_one_when_it_is_touched(
     browser: Browser, stack: Stack
 ) -> None:
-    """The other tab's delete is news here only when this tab acts on the task: then the
-    page says so and drops it, counts included."""
+    """Without the live stream (blocked here), the other tab's delete is news only when this
+    tab acts on the task: then the page says so and drops it, counts included."""
     page = _open(browser, stack, DESKTOP)
+    page.route(EVENTS, lambda route: route.abort())
     email = _email()
     _sign_up(page, email)
     _add(page, "Stays")
@@ -587,4 +601,139 @@ def test_a_filter_shown_before_comes_back_at_once_with_the_pages_it_had(
     _expect_titles(page, titles[::-1])  # both pages, without "Load more" again
     expect(page.get_by_text("Loading tasks…")).to_have_count(0)
     assert any("completed=false" in url for url in loading)  # Active was loaded, not made up
+    page.context.close()
+
+
+def test_a_change_in_one_tab_shows_in_the_other_without_a_reload(
+    browser: Browser, stack: Stack
+) -> None:
+    """Two tabs of one person: whatever one adds, edits, completes or deletes, the other
+    shows by itself (its event stream), counts included, and never reloads."""
+    laptop = _open(browser, stack, DESKTOP)
+    email = _email()
+    _sign_up(laptop, email)
+    _add(laptop, "Already there")
+    phone = _open(browser, stack)
+    _sign_in(phone, email)
+    _expect_titles(phone, ["Already there"])
+    expect(phone.locator("[data-live=live]")).to_have_count(1)
+    phone.evaluate("window.notReloaded = true")
+
+    _add(laptop, "Made on the laptop")
+    _expect_titles(phone, ["Made on the laptop", "Already there"])
+    laptop.get_by_role("checkbox", name="Already there", exact=True).click()
+    expect(phone.get_by_role("checkbox", name="Already there", exact=True)).to_be_checked()
+    _counts(phone, 2, 1, 1)
+    laptop.get_by_role("button", name="Edit “Made on the laptop”").click()
+    laptop.get_by_label("Title", exact=True).last.fill("Renamed on the laptop")
+    laptop.get_by_role("button", name="Save").click()
+    _expect_titles(phone, ["Renamed on the laptop", "Already there"])
+    laptop.get_by_role("button", name="Delete “Already there”").click()
+    _expect_titles(phone, ["Renamed on the laptop"])
+    _counts(phone, 1, 1, 0)
+
+    _add(phone, "Made on the phone")  # and the other way round
+    _expect_titles(laptop, ["Made on the phone", "Renamed on the laptop"])
+    assert phone.evaluate("window.notReloaded") is True
+    expect(phone.locator(ALERTS)).to_have_count(0)
+    laptop.context.close()
+    phone.context.close()
+
+
+def test_an_edit_of_a_task_changed_elsewhere_asks_whose_version_to_keep(
+    browser: Browser, stack: Stack
+) -> None:
+    """Every write carries If-Match: one made from a version another device has replaced is
+    refused, and the page shows the stored version with the choice, instead of overwriting.
+    The stream is blocked here, so this page cannot have heard of the other change."""
+    page = _open(browser, stack, DESKTOP)
+    page.route(EVENTS, lambda route: route.abort())
+    _sign_up(page, _email())
+    _add(page, "Plan the trip")
+    task_id = _task_id(page, "Plan the trip")
+    user_id = _session_user_id(page)
+    other = _api(page)
+    path = f"/api/{user_id}/tasks/{task_id}"
+
+    # Keep mine: my edit, written over the stored version I was shown.
+    page.get_by_role("button", name="Edit “Plan the trip”").click()
+    page.get_by_label("Title", exact=True).last.fill("Plan the trip (mine)")
+    assert other.patch(path, json={"title": "Plan the trip (theirs)"}).status_code == 200
+    page.get_by_role("button", name="Save").click()
+    notice = page.locator(".conflict")
+    expect(notice).to_contain_text("changed on another device while you were editing")
+    expect(notice).to_contain_text("Title: Plan the trip (theirs)")
+    assert other.get(path).json()["title"] == "Plan the trip (theirs)"  # nothing overwritten
+    expect(page.get_by_role("button", name="Keep mine")).to_be_focused()
+    page.keyboard.press("Enter")
+    _expect_titles(page, ["Plan the trip (mine)"])
+    stored = other.get(path).json()
+    assert (stored["title"], stored["version"]) == ("Plan the trip (mine)", 3)
+
+    # Take the stored one: my edit is dropped, the other device's stays.
+    page.get_by_role("button", name="Edit “Plan the trip (mine)”").click()
+    page.get_by_label("Title", exact=True).last.fill("Never saved")
+    assert other.patch(path, json={"title": "Plan it later"}).status_code == 200
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Take the stored one").click()
+    _expect_titles(page, ["Plan it later"])
+    assert other.get(path).json()["title"] == "Plan it later"
+
+    # A toggle and a delete from a stale version ask too.
+    assert other.patch(path, json={"description": "by train"}).status_code == 200
+    page.get_by_role("checkbox", name="Plan it later", exact=True).click()
+    expect(page.locator(".conflict")).to_contain_text("so it was not marked complete")
+    expect(page.locator(".task .description")).to_have_text(["by train"])
+    assert other.get(path).json()["completed"] is False
+    page.get_by_role("button", name="Mark it complete").click()
+    expect(page.get_by_role("checkbox", name="Plan it later", exact=True)).to_be_checked()
+    assert other.get(path).json()["completed"] is True
+    assert other.patch(path, json={"title": "Keep this one"}).status_code == 200
+    page.get_by_role("button", name="Delete “Plan it later”").click()
+    expect(page.locator(".conflict")).to_contain_text("so it was not deleted")
+    page.get_by_role("button", name="Keep the stored one").click()
+    _expect_titles(page, ["Keep this one"])
+    assert other.get(path).status_code == 200
+    expect(page.locator(".conflict")).to_have_count(0)
+    other.close()
+    page.context.close()
+
+
+def test_a_stream_that_dropped_resumes_after_its_last_event_and_misses_nothing(
+    browser: Browser, stack: Stack
+) -> None:
+    """The network drops, other devices change tasks meanwhile, the network returns: the
+    page resumes its stream after the last event it had (Last-Event-ID) and shows every
+    change. List reloads are refused once the network is back, so only the stream's replay
+    can bring them."""
+    page = _open(browser, stack, DESKTOP)
+    _sign_up(page, _email())
+    for title in ("Delete me", "Edit me", "Complete me"):
+        _add(page, title)
+    expect(page.locator("[data-live=live]")).to_have_count(1)
+    user_id = _session_user_id(page)
+    ids = {title: _task_id(page, title) for title in ("Delete me", "Edit me", "Complete me")}
+    other = _api(page)
+    streams: list[Request] = []
+    page.on("request", lambda r: streams.append(r) if EVENTS.search(r.url) else None)
+
+    page.context.set_offline(True)
+    expect(page.locator(".sync-status")).to_contain_text("Offline")
+    base = f"/api/{user_id}/tasks"
+    assert other.post(base, json={"title": "Made while away"}).status_code == 201
+    assert other.patch(f"{base}/{ids['Edit me']}", json={"title": "Edited"}).status_code == 200
+    assert other.patch(f"{base}/{ids['Complete me']}/complete").status_code == 200
+    assert other.delete(f"{base}/{ids['Delete me']}").status_code == 204
+    listing = re.compile(r"/api/[^/]+/tasks(\?|$)")
+    page.route(listing, _refuse_listing)
+    page.context.set_offline(False)
+
+    _expect_titles(page, ["Made while away", "Complete me", "Edited"])
+    expect(page.get_by_role("checkbox", name="Complete me", exact=True)).to_be_checked()
+    expect(page.locator("[data-live=live]")).to_have_count(1)
+    resumed = [r for r in streams if r.headers.get("last-event-id")]
+    assert resumed, "the stream reopened without Last-Event-ID"
+    page.unroute(listing)
+    _counts(page, 3, 2, 1)
+    other.close()
     page.context.close()

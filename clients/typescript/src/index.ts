@@ -12,6 +12,8 @@
  */
 import createClient, { type Client, type ClientOptions } from "openapi-fetch";
 
+import { bearerFetch, type TokenSource } from "./token";
+
 import type {
   components as AuthComponents,
   operations as AuthOperations,
@@ -23,6 +25,21 @@ import type {
   paths as TasksPaths,
 } from "./generated/tasks";
 
+export { bearerFetch, type TokenSource } from "./token";
+export {
+  type ChangesPage,
+  etag,
+  FeedExpired,
+  FeedRefused,
+  type FollowOptions,
+  followEvents,
+  ifMatch,
+  readChanges,
+  type StreamedChange,
+  type StreamStatus,
+  type TaskChange,
+  versionOf,
+} from "./sync";
 export type {
   AuthComponents,
   AuthOperations,
@@ -45,50 +62,24 @@ export type UserPublic = AuthSchemas["UserPublic"];
 export type LoginRequest = AuthSchemas["LoginRequest"];
 export type Token = AuthSchemas["Token"];
 
-/**
- * The bearer token for the next request; `null`/`undefined` sends none. Asked again with
- * `{ refused: true }` after the service answered 401 to the token it gave: a source that can
- * renew (a session's token endpoint, a refresh token) returns a new one and the request is
- * sent once more with it (a renewal may be byte-identical: EdDSA signs deterministically, so a
- * token minted again within the same second is the same string); returning none gives the
- * caller the 401.
- */
-export type TokenSource = (context: {
-  refused: boolean;
-}) => string | null | undefined | Promise<string | null | undefined>;
-
 export interface ApiClientOptions extends Omit<ClientOptions, "baseUrl"> {
   /** Asked before every request, so a refreshed token is picked up without a new client. */
   getToken?: TokenSource;
 }
 
-function withToken(request: Request, token: string | null | undefined): Request {
-  if (token) request.headers.set("Authorization", `Bearer ${token}`);
-  return request;
-}
-
-/** `fetch` that sends the source's token, and after a 401 to it, the source's renewal once. */
-export function bearerFetch(
-  getToken: TokenSource,
-  send: (request: Request) => Promise<Response> = (request) => fetch(request),
-): (request: Request) => Promise<Response> {
-  return async (request) => {
-    const retry = request.clone();
-    const token = await getToken({ refused: false });
-    const answer = await send(withToken(request, token));
-    if (answer.status !== 401 || !token) return answer;
-    const renewed = await getToken({ refused: true });
-    if (!renewed) return answer;
-    return send(withToken(retry, renewed));
-  };
-}
-
-function create<Paths extends {}>(baseUrl: string, options: ApiClientOptions): Client<Paths> {
+function create<Paths extends {}>(
+  baseUrl: string,
+  options: ApiClientOptions,
+): Client<Paths> {
   const { getToken, fetch: send, ...clientOptions } = options;
   return createClient<Paths>({
     ...clientOptions,
     baseUrl,
-    ...(getToken ? { fetch: bearerFetch(getToken, send) } : send ? { fetch: send } : {}),
+    ...(getToken
+      ? { fetch: bearerFetch(getToken, send) }
+      : send
+        ? { fetch: send }
+        : {}),
   });
 }
 

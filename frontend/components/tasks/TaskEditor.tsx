@@ -2,11 +2,15 @@
 
 import { type FormEvent, useEffect, useRef, useState } from "react";
 
-import { type TaskEvents, useSaveTask } from "@/hooks/useTaskChanges";
-import { DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH } from "@/lib/limits";
+import { type TaskEvents, conflicted, useSaveTask } from "@/hooks/useTaskChanges";
 import { type Task, fieldErrors } from "@/lib/tasks";
 
-/** A task's title and description edited in place; Escape or Cancel leaves it unchanged. */
+import { ConflictNotice } from "./ConflictNotice";
+import { TaskFields } from "./TaskFields";
+
+/** A task's title and description edited in place; Escape or Cancel leaves it unchanged. The
+ * save is made from the version the editing started from: if the task changed elsewhere
+ * meanwhile, the editor shows the stored text and lets the person keep theirs or take it. */
 export function TaskEditor({
   userId,
   task,
@@ -20,50 +24,53 @@ export function TaskEditor({
 }) {
   const [title, setTitle] = useState(task.title);
   const [description, setDescription] = useState(task.description ?? "");
+  // What the person is editing from (the row may show newer versions as they stream in).
+  const [seen, setSeen] = useState({ id: task.id, version: task.version });
   const save = useSaveTask(userId, events);
   const errors = fieldErrors(save.error);
   const titleInput = useRef<HTMLInputElement>(null);
 
   useEffect(() => titleInput.current?.focus(), []);
 
-  function submit(event: FormEvent<HTMLFormElement>) {
-    event.preventDefault();
+  function send(from: { id: number; version: number }) {
     save.mutate(
-      { id: task.id, title, description: description.trim() ? description : null },
+      { seen: from, title, description: description.trim() ? description : null },
       { onSuccess: onDone },
     );
   }
 
-  const titleId = `task-${task.id}-title-edit`;
-  const descriptionId = `task-${task.id}-description-edit`;
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    send(seen);
+  }
+
+  function keepMine() {
+    const stored = { id: task.id, version: task.version };
+    setSeen(stored);
+    send(stored);
+  }
+
   return (
     <form onSubmit={submit} onKeyDown={(event) => event.key === "Escape" && onDone()} noValidate>
-      <label htmlFor={titleId}>Title</label>
-      <input
-        id={titleId}
-        ref={titleInput}
-        value={title}
-        maxLength={TITLE_MAX_LENGTH}
-        aria-invalid={errors.title ? true : undefined}
-        onChange={(event) => setTitle(event.target.value)}
+      <TaskFields
+        idPrefix={`task-${task.id}-edit`}
+        title={title}
+        description={description}
+        onTitle={setTitle}
+        onDescription={setDescription}
+        errors={errors}
+        titleRef={titleInput}
       />
-      {errors.title ? (
-        <p className="field-error" role="alert">
-          {errors.title}
-        </p>
-      ) : null}
-      <label htmlFor={descriptionId}>Description</label>
-      <textarea
-        id={descriptionId}
-        rows={2}
-        value={description}
-        maxLength={DESCRIPTION_MAX_LENGTH}
-        onChange={(event) => setDescription(event.target.value)}
-      />
-      {errors.description ? (
-        <p className="field-error" role="alert">
-          {errors.description}
-        </p>
+      {conflicted(save.error) ? (
+        <ConflictNotice
+          message="This task was changed on another device while you were editing it. Stored now:"
+          stored={[`Title: ${task.title}`, `Description: ${task.description ?? "(none)"}`]}
+          keepLabel="Keep mine"
+          takeLabel="Take the stored one"
+          busy={save.isPending}
+          onKeep={keepMine}
+          onTake={onDone}
+        />
       ) : null}
       <div className="actions">
         <button type="submit" disabled={save.isPending}>

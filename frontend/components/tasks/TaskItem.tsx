@@ -2,13 +2,16 @@
 
 import { useEffect, useRef, useState } from "react";
 
-import { type TaskEvents, useDeleteTask, useToggleTask } from "@/hooks/useTaskChanges";
+import { type TaskEvents, conflicted, useDeleteTask, useToggleTask } from "@/hooks/useTaskChanges";
 import type { Task } from "@/lib/tasks";
 
+import { ConflictNotice } from "./ConflictNotice";
 import { TaskEditor } from "./TaskEditor";
 
 /** One task: its box (complete or not), Edit in place and Delete. While a change of it is on
- * its way the controls stay focusable but do nothing (aria-disabled), so focus stays put. */
+ * its way the controls stay focusable but do nothing (aria-disabled), so focus stays put. A
+ * change refused because the task changed elsewhere (412) asks whether to apply it anyway to
+ * the stored version the row now shows. */
 export function TaskItem({
   userId,
   task,
@@ -22,6 +25,26 @@ export function TaskItem({
   const toggle = useToggleTask(userId, events);
   const remove = useDeleteTask(userId, events);
   const busy = toggle.isPending || remove.isPending;
+  const wanted = toggle.variables?.completed ?? !task.completed;
+  const conflict = conflicted(toggle.error)
+    ? {
+        message: `“${task.title}” was changed on another device, so it was not marked ${
+          wanted ? "complete" : "active"
+        }. It now shows the stored version.`,
+        keepLabel: wanted ? "Mark it complete" : "Mark it active",
+        takeLabel: "Keep the stored one",
+        onKeep: () => toggle.mutate({ seen: task, completed: wanted }),
+        onTake: () => toggle.reset(),
+      }
+    : conflicted(remove.error)
+      ? {
+          message: `“${task.title}” was changed on another device, so it was not deleted. It now shows the stored version.`,
+          keepLabel: "Delete it anyway",
+          takeLabel: "Keep the stored one",
+          onKeep: () => remove.mutate(task),
+          onTake: () => remove.reset(),
+        }
+      : null;
   const editButton = useRef<HTMLButtonElement>(null);
   const wasEditing = useRef(false);
 
@@ -43,14 +66,16 @@ export function TaskItem({
     <li
       id={`task-${task.id}`}
       data-task-id={task.id}
-      className={task.completed ? "task done" : "task"}
+      className={["task", task.completed && "done", conflict && "conflicted"]
+        .filter(Boolean)
+        .join(" ")}
     >
       <input
         type="checkbox"
         id={`task-${task.id}-done`}
         checked={task.completed}
         aria-disabled={busy || undefined}
-        onChange={() => busy || toggle.mutate(task)}
+        onChange={() => busy || toggle.mutate({ seen: task, completed: !task.completed })}
       />
       <div className="text">
         <label htmlFor={`task-${task.id}-done`} id={`task-${task.id}-title`} className="title">
@@ -78,6 +103,7 @@ export function TaskItem({
           Delete
         </button>
       </div>
+      {conflict ? <ConflictNotice {...conflict} busy={busy} /> : null}
     </li>
   );
 }

@@ -4,6 +4,7 @@ import { useMemo, useState } from "react";
 
 import { useFilterSwitch } from "@/hooks/useFilterSwitch";
 import { useFocusHandoff } from "@/hooks/useFocusHandoff";
+import { useLiveUpdates } from "@/hooks/useLiveUpdates";
 import { useProblem } from "@/hooks/useProblem";
 import type { TaskEvents } from "@/hooks/useTaskChanges";
 import { useTaskCounts } from "@/hooks/useTaskCounts";
@@ -21,7 +22,8 @@ const EMPTY: Record<Filter, string> = {
   completed: "No completed tasks yet.",
 };
 
-/** The signed-in person's tasks: add, filter, page, edit in place, complete, delete. */
+/** The signed-in person's tasks: add, filter, page, edit in place, complete, delete; what
+ * other devices change shows up by itself. */
 export function Tasks({
   userId,
   onSignedOut,
@@ -39,6 +41,7 @@ export function Tasks({
   const list = useTaskList(userId, filter, problem?.transient ?? false);
   const counts = useTaskCounts(userId);
   const focus = useFocusHandoff(list.tasks);
+  const live = useLiveUpdates(userId);
 
   // An outage's banner goes by itself once a list request sent after it was answered.
   const ended = problem !== null && problem.transient && list.requestedAt > problem.at;
@@ -58,6 +61,11 @@ export function Tasks({
       ) : null}
       <p role="status" className="visually-hidden">
         {status}
+      </p>
+      <p role="status" className="muted sync-status" data-live={live}>
+        {live === "offline"
+          ? "Offline: changes from your other devices will show here when the connection is back."
+          : null}
       </p>
       <TaskFilters
         shown={filter}

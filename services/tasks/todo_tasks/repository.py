@@ -40,6 +40,22 @@ MAX_BIGINT = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR = re.compile(r"(-?[0-9]{1,19})\.([0-9]{1,19})")
 _FEED_CURSOR = re.compile(r"([0-9]{1,19})\.([0-9]{1,12})")
+
+
+def _wrap(text: str) -> str:
+    """A cursor's text as it travels: unpadded URL-safe base64 (opaque, safe in a query)."""
+    return urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+
+
+def _unwrap(cursor: str, pattern: re.Pattern[str]) -> re.Match[str] | None:
+    """The fields of a cursor `_wrap` made from text matching `pattern`, else None."""
+    try:
+        text = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return pattern.fullmatch(text)
+
+
 # A feed cursor stamped later than this after now was not written by this service.
 _CLOCK_SKEW = timedelta(minutes=5)
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
@@ -211,16 +227,12 @@ def _task(row: Any) -> TaskPublic | None:
 def encode_cursor(task: TaskPublic) -> str:
     """The opaque position after `task`: base64url of its created_at (epoch microseconds) and id."""
     micros = (task["created_at"] - _EPOCH) // timedelta(microseconds=1)
-    return urlsafe_b64encode(f"{micros}.{task['id']}".encode()).rstrip(b"=").decode()
+    return _wrap(f"{micros}.{task['id']}")
 
 
 def decode_cursor(cursor: str) -> Position | None:
     """The position `encode_cursor` wrote, or None when `cursor` is not one."""
-    try:
-        text = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    match = _CURSOR.fullmatch(text)
+    match = _unwrap(cursor, _CURSOR)
     if match is None or not 0 < int(match[2]) <= MAX_BIGINT:
         return None
     try:
@@ -359,17 +371,12 @@ class FeedPosition:
         return datetime.now(UTC)
 
     def encode(self) -> str:
-        text = f"{self.seq}.{int(self.issued.timestamp())}"
-        return urlsafe_b64encode(text.encode()).rstrip(b"=").decode()
+        return _wrap(f"{self.seq}.{int(self.issued.timestamp())}")
 
     @classmethod
     def decode(cls, cursor: str) -> FeedPosition | None:
         """The position `encode` wrote, or None when `cursor` is not one."""
-        try:
-            text = urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
-        except (ValueError, UnicodeDecodeError):
-            return None
-        match = _FEED_CURSOR.fullmatch(text)
+        match = _unwrap(cursor, _FEED_CURSOR)
         if match is None or int(match[1]) > MAX_BIGINT:
             return None
         try:

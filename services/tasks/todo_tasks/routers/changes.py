@@ -7,9 +7,8 @@ from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Query, Response
-from fastapi.exceptions import RequestValidationError
 
-from todo_shared.errors import Gone
+from todo_shared.errors import Gone, unissued_cursor
 from todo_shared.openapi import errors
 from todo_tasks import repository
 from todo_tasks.dependencies import OwnerId, OwnerRoute, StateDep
@@ -37,12 +36,6 @@ router = APIRouter(
 )
 
 
-def _refused_cursor(where: tuple[str, str]) -> RequestValidationError:
-    return RequestValidationError(
-        [{"loc": where, "msg": "Not a cursor this service issued", "type": "cursor"}]
-    )
-
-
 async def read_changes(
     state: TasksState, owner: str, cursor: str | None, limit: int, where: tuple[str, str]
 ) -> tuple[list[tuple[int, TaskChange]], repository.FeedPosition, bool]:
@@ -52,7 +45,7 @@ async def read_changes(
     if cursor is not None:
         position = repository.FeedPosition.decode(cursor)
         if position is None:
-            raise _refused_cursor(where)
+            raise unissued_cursor(where)
     retention = timedelta(days=state.settings.change_retention_days)
     try:
         return await repository.changes(state.database, owner, position, limit, retention=retention)
@@ -62,7 +55,7 @@ async def read_changes(
                 "this cursor is older than the change feed keeps: read it again from the "
                 "start, without `since`"
             ) from None
-        raise _refused_cursor(where) from None
+        raise unissued_cursor(where) from None
 
 
 @router.get("/changes", response_model=ChangesPage, responses=CHANGES_RESPONSES)

@@ -13,10 +13,9 @@ from urllib.parse import quote
 
 import orjson
 from fastapi import APIRouter, Header, Path, Query, Response, status
-from fastapi.exceptions import RequestValidationError
 
 from todo_shared.db import Database
-from todo_shared.errors import NotFound, PreconditionFailed
+from todo_shared.errors import NotFound, PreconditionFailed, invalid, unissued_cursor
 from todo_shared.openapi import errors
 from todo_tasks import repository
 from todo_tasks.dependencies import DatabaseDep, OwnerId, OwnerRoute, StateDep
@@ -136,19 +135,16 @@ async def _written(
     raise NotFound
 
 
-def _refused(field: str, msg: str, kind: str) -> RequestValidationError:
-    return RequestValidationError([{"loc": ("query", field), "msg": msg, "type": kind}])
-
-
 def _position(cursor: str | None, offset: int) -> repository.Position | None:
     """The keyset position `cursor` names; a cursor the service did not write is a 400."""
     if cursor is None:
         return None
     if offset:
-        raise _refused("offset", "offset cannot be combined with cursor", "cursor_with_offset")
+        msg = "offset cannot be combined with cursor"
+        raise invalid(("query", "offset"), msg, "cursor_with_offset")
     position = repository.decode_cursor(cursor)
     if position is None:
-        raise _refused("cursor", "Not a cursor this service issued", "cursor")
+        raise unissued_cursor(("query", "cursor"))
     return position
 
 
@@ -158,7 +154,7 @@ def _page_limit(settings: Settings, limit: int | None) -> int:
         return int(settings.list_limit_default)
     if not 1 <= limit <= settings.list_limit_max:
         msg = f"Input should be between 1 and {settings.list_limit_max}"
-        raise _refused("limit", msg, "range")
+        raise invalid(("query", "limit"), msg, "range")
     return limit
 
 
