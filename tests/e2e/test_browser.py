@@ -283,11 +283,25 @@ def test_a_token_the_tasks_service_refuses_is_renewed_and_the_request_retried(
     page.context.close()
 
 
+def _serious_violations(page: Page) -> list[tuple[object, object, object]]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `npm ci` in frontend/", pytrace=False)
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    violations: list[dict[str, object]] = page.evaluate(
+        "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)"
+    )
+    return [
+        (v["id"], v["impact"], v["help"])
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def test_the_signed_in_page_has_no_serious_accessibility_violation(
     browser: Browser, stack: Stack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if not AXE.exists():
-        pytest.fail(f"{AXE} is missing: run `npm ci` in frontend/", pytrace=False)
     page = _open(browser, stack, DESKTOP)
     _sign_up(page, _email())
     _add(page, "Water the plants", "Balcony and kitchen")
@@ -297,16 +311,7 @@ def test_the_signed_in_page_has_no_serious_accessibility_violation(
     expect(page.get_by_role("checkbox", name="Water the plants")).to_be_checked()
     _counts(page, 3, 2, 1)
 
-    page.add_script_tag(path=str(AXE))
-    violations: list[dict[str, object]] = page.evaluate(
-        "axe.run(document, { resultTypes: ['violations'] }).then((r) => r.violations)"
-    )
-    serious = [
-        (v["id"], v["impact"], v["help"])
-        for v in violations
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert serious == []
+    assert _serious_violations(page) == []
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "signed-in.png"
@@ -663,6 +668,7 @@ def test_an_edit_of_a_task_changed_elsewhere_asks_whose_version_to_keep(
     notice = page.locator(".conflict")
     expect(notice).to_contain_text("changed on another device while you were editing")
     expect(notice).to_contain_text("Title: Plan the trip (theirs)")
+    assert _serious_violations(page) == []
     assert other.get(path).json()["title"] == "Plan the trip (theirs)"  # nothing overwritten
     expect(page.get_by_role("button", name="Keep mine")).to_be_focused()
     page.keyboard.press("Enter")
@@ -683,6 +689,7 @@ def test_an_edit_of_a_task_changed_elsewhere_asks_whose_version_to_keep(
     assert other.patch(path, json={"description": "by train"}).status_code == 200
     page.get_by_role("checkbox", name="Plan it later", exact=True).click()
     expect(page.locator(".conflict")).to_contain_text("so it was not marked complete")
+    assert _serious_violations(page) == []
     expect(page.locator(".task .description")).to_have_text(["by train"])
     assert other.get(path).json()["completed"] is False
     page.get_by_role("button", name="Mark it complete").click()
@@ -719,6 +726,7 @@ def test_a_stream_that_dropped_resumes_after_its_last_event_and_misses_nothing(
 
     page.context.set_offline(True)
     expect(page.locator(".sync-status")).to_contain_text("Offline")
+    assert _serious_violations(page) == []
     base = f"/api/{user_id}/tasks"
     assert other.post(base, json={"title": "Made while away"}).status_code == 201
     assert other.patch(f"{base}/{ids['Edit me']}", json={"title": "Edited"}).status_code == 200

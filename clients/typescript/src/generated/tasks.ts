@@ -1147,7 +1147,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description `text/event-stream`: each change as `id: <cursor>`, `event: change`, `data: <the change's JSON, as in /changes>`; a `: keep-alive` comment at least every EVENT_HEARTBEAT_SECONDS. It ends when the token expires: reconnect with a fresh one and `Last-Event-ID`. Browsers read it with `fetch` (the token goes in the `Authorization` header, never in the URL), not `EventSource`. */
+            /** @description `text/event-stream`: each change as `id: <cursor>`, `event: change`, `data: <the change's JSON, as in /changes>`; a `: keep-alive` comment at least every EVENT_HEARTBEAT_SECONDS. Without `Last-Event-ID` it opens with an `id:` and no data (where it starts: no event, but the reader's last event id is set). It ends when the token expires: reconnect with a fresh one and `Last-Event-ID`. Browsers read it with `fetch` (the token goes in the `Authorization` header, never in the URL), not `EventSource`. */
             200: {
                 headers: {
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
