@@ -39,10 +39,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     VIRTUAL_ENV=/opt/venv \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    PORT=8000
+    PORT=8000 \
+    METRICS_PORT=9000
 USER app
 WORKDIR /app
-EXPOSE 8000
+# 8000: the API (through the proxy); 9000: the Prometheus metrics (scraped directly).
+EXPOSE 8000 9000
 # Slim images carry no curl: ask /healthz with the standard library.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=2)"]

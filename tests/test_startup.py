@@ -148,6 +148,7 @@ async def test_serve_migrates_then_serves_the_app(
             "REDIS_URL": redis_url,
             "HOST": "127.0.0.1",
             "PORT": str(port),
+            "METRICS_PORT": str(free_port()),
         },
         stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.PIPE,

@@ -85,7 +85,12 @@ READINESS_TIMEOUT_SECONDS = 2.0
 
 class HeadAsGetMiddleware:
     """HEAD on a GET route answers as GET does, without the body (FastAPI's routes answer only
-    the methods they declare, so HEAD would be a 405)."""
+    the methods they declare, so HEAD would be a 405).
+
+    The request's own scope is changed, and changed back after, rather than copied: the
+    middleware outside (the request log, the metrics) read the route the router matched from
+    it, and the method the client sent.
+    """
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -100,7 +105,11 @@ class HeadAsGetMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        scope["method"] = "GET"
+        try:
+            await self.app(scope, receive, send_headers_only)
+        finally:
+            scope["method"] = "HEAD"
 
 
 def create_redis(settings: ServiceSettings) -> Redis:

@@ -8,6 +8,7 @@ import asyncio
 import logging
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from todo_shared.db import asyncpg_connect_args
 from todo_shared.errors import is_outage
 from todo_shared.migrations import upgrade_to_head
 from todo_shared.observability import configure_logging
+from todo_shared.server import prepare_directory
 from todo_shared.settings import ServiceSettings
 
 logger = logging.getLogger("todo.startup")
@@ -83,16 +85,30 @@ def migrate(settings: ServiceSettings, migrations_dir: Path, prog: str) -> None:
     upgrade_to_head(migrations_dir, settings.database_url)
 
 
+def metrics_directory(settings: ServiceSettings, prog: str) -> Path:
+    """Where the workers keep their metrics: METRICS_DIR, else a directory of this service and
+    port's own (so two services on one host never share one)."""
+    if settings.metrics_dir:
+        return Path(settings.metrics_dir)
+    return Path(tempfile.gettempdir()) / f"{prog}-metrics-{settings.port}"
+
+
 def serve(app_factory: str, settings: ServiceSettings, migrations_dir: Path, prog: str) -> None:
-    """Prestart (migrations, safe with replicas starting together), then exec uvicorn, each of
-    whose workers builds the app with `app_factory` (`module:function`)."""
+    """Prestart (migrations, safe with replicas starting together), then exec uvicorn (through
+    `todo_shared.server`, which serves the metrics endpoint beside it), each of whose workers
+    builds the app with `app_factory` (`module:function`)."""
     migrate(settings, migrations_dir, prog)
-    # The interpreter running this command has uvicorn, whatever PATH says.
+    directory = metrics_directory(settings, prog)
+    prepare_directory(directory)
+    # Read by prometheus-client in the processes exec'd from here (the workers inherit it).
+    # Not a setting's own name: this process, which imported prometheus-client already, and
+    # any other command of the service (`migrate`, `rotate-keys`) must not write there.
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+    # The interpreter running this command has todo_shared and uvicorn, whatever PATH says.
     args = [
         sys.executable,
         "-m",
-        "uvicorn",
-        "--factory",
+        "todo_shared.server",
         app_factory,
         "--host",
         settings.host,
@@ -100,12 +116,8 @@ def serve(app_factory: str, settings: ServiceSettings, migrations_dir: Path, pro
         str(settings.port),
         "--workers",
         str(settings.web_concurrency),
-        "--no-access-log",
-        # JSON from the first line on; the app sets LOG_LEVEL when it starts.
-        "--log-config",
-        str(Path(__file__).with_name("logging.json")),
-        "--no-proxy-headers",  # X-Forwarded-For is judged by our own trusted-proxy list
-        "--no-server-header",
+        "--metrics-port",
+        str(settings.metrics_port),
     ]
     sys.stdout.flush()
     os.execvp(args[0], args)  # noqa: S606

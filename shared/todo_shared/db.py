@@ -11,6 +11,8 @@ transaction. SQLModel and Alembic still own the schemas and the migrations.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,6 +23,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from todo_shared.errors import ServiceUnavailable, is_outage
+from todo_shared.metrics import DB_POOL_IN_USE, DB_POOL_MAX, DB_POOL_WAITING, DB_UNAVAILABLE
 from todo_shared.settings import ServiceSettings
 
 logger = logging.getLogger("todo.database")
@@ -28,6 +31,8 @@ logger = logging.getLogger("todo.database")
 _SSL_MODES_WITHOUT_VERIFY = {"require", "prefer", "allow"}
 # libpq options that asyncpg does not take as URL parameters; Neon's strings carry some.
 _LIBPQ_ONLY = {"sslmode", "channel_binding", "sslrootcert", "options", "connect_timeout"}
+# How often the pool's gauges are set (the metrics endpoint reads them from another process).
+POOL_SAMPLE_SECONDS = 1.0
 
 
 def asyncpg_url(database_url: str) -> tuple[str, dict[str, Any]]:
@@ -79,11 +84,22 @@ class Database:
         self._pool = pool
         self._acquire_timeout = acquire_timeout
         self._retry_after = retry_after
+        self._waiting = 0  # callers in acquire(): asyncpg does not say
+
+    def sample_pool(self) -> None:
+        """Set the pool's gauges: per call a plain count, the gauges once in a while, so a
+        statement costs no metric writes."""
+        DB_POOL_IN_USE.set(self._pool.get_size() - self._pool.get_idle_size())
+        DB_POOL_WAITING.set(self._waiting)
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[Any]:
+        self._waiting += 1
+        waiting = True
         try:
             async with self._pool.acquire(timeout=self._acquire_timeout) as connection:
+                self._waiting -= 1
+                waiting = False
                 try:
                     yield connection
                 except Exception as exc:
@@ -98,7 +114,11 @@ class Database:
             if not is_outage(exc):
                 raise
             logger.warning("database unavailable", extra={"error": type(exc).__name__})
+            DB_UNAVAILABLE.inc()
             raise ServiceUnavailable(self._retry_after) from None
+        finally:
+            if waiting:  # acquire() failed
+                self._waiting -= 1
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
@@ -163,11 +183,23 @@ async def open_database(settings: ServiceSettings) -> AsyncIterator[Database]:
         reset=_keep_session,
         **connect_args,
     )
+    database = Database(
+        pool,
+        acquire_timeout=settings.db_connect_timeout_seconds,
+        retry_after=settings.retry_after_seconds,
+    )
+    DB_POOL_MAX.set(settings.db_pool_size)
+    sampler = asyncio.create_task(_sample(database), name="db pool gauges")
     try:
-        yield Database(
-            pool,
-            acquire_timeout=settings.db_connect_timeout_seconds,
-            retry_after=settings.retry_after_seconds,
-        )
+        yield database
     finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
         await pool.close()
+
+
+async def _sample(database: Database) -> None:
+    while True:
+        database.sample_pool()
+        await asyncio.sleep(POOL_SAMPLE_SECONDS)

@@ -1,5 +1,6 @@
 """JSON logs carrying a request id, and the ASGI middleware every request passes through: the
-client's address, the request log, the 500 of an unhandled error and the body limit.
+client's address, the request log, the request metrics, the 500 of an unhandled error and the
+body limit.
 
 Pure ASGI rather than BaseHTTPMiddleware: these run on every request of the hot path.
 """
@@ -20,6 +21,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_shared.errors import AppError, PayloadTooLarge
+from todo_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -29,6 +31,10 @@ error_logger = logging.getLogger("todo.errors")
 
 _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _PROBE_PATHS = frozenset({"/healthz", "/readyz"})
+# A method label takes one of these (any other token a client sends is "other"), and a request
+# no route matched is counted under this route: label values stay few whatever clients send.
+_METHODS = frozenset({"DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"})
+UNMATCHED_ROUTE = "unmatched"
 _RESERVED = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -190,6 +196,73 @@ class RequestLogMiddleware(HttpMiddleware):
             request_id_var.reset(token)
 
 
+class _RouteMetrics:
+    """The label children of one (route, method): made on its first request, then reused, so a
+    request costs two dict lookups and no label tuple."""
+
+    __slots__ = ("by_status", "latency", "method", "route")
+
+    def __init__(self, route: str, method: str) -> None:
+        self.route = route
+        self.method = method
+        self.latency = HTTP_LATENCY.labels(route, method)
+        self.by_status: dict[int, Any] = {}
+
+    def record(self, status: int, seconds: float) -> None:
+        counter = self.by_status.get(status)
+        if counter is None:
+            counter = self.by_status[status] = HTTP_REQUESTS.labels(
+                self.route, self.method, str(status)
+            )
+        counter.inc()
+        self.latency.observe(seconds)
+
+
+class RequestMetricsMiddleware(HttpMiddleware):
+    """Counts each request by route template (the path the router matched, never the raw path:
+    a user id is part of the path), method and status, and its time to the first byte.
+
+    Outside the 500 of an unhandled error, so that one is counted too; a request whose client
+    went away before any answer is not counted.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        super().__init__(app)
+        self._routes: dict[str, dict[str, _RouteMetrics]] = {}
+
+    def _metrics(self, scope: Scope) -> _RouteMetrics:
+        route = getattr(scope.get("route"), "path", UNMATCHED_ROUTE)
+        method = scope["method"] if scope["method"] in _METHODS else "other"
+        by_method = self._routes.get(route)
+        if by_method is None:
+            by_method = self._routes[route] = {}
+        metrics = by_method.get(method)
+        if metrics is None:
+            metrics = by_method[method] = _RouteMetrics(route, method)
+        return metrics
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        status = 0
+        first_byte = 0.0
+
+        async def timed_send(message: Message) -> None:
+            nonlocal status, first_byte
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                first_byte = time.perf_counter()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, timed_send)
+        except Exception:
+            status, first_byte = status or 500, first_byte or time.perf_counter()
+            raise
+        finally:
+            if status:
+                self._metrics(scope).record(status, first_byte - started)
+
+
 class UnhandledErrorMiddleware(HttpMiddleware):
     """An unhandled error is logged with its traceback and answered as a JSON 500.
 
@@ -269,8 +342,10 @@ class BodyLimitMiddleware(HttpMiddleware):
 
 
 def install_request_middleware(app: Any, *, max_body_bytes: int, proxies: TrustedProxies) -> None:
-    """Outermost first: the address, the log (which reads it), the 500, then the body limit."""
+    """Outermost first: the address, the log (which reads it), the metrics, the 500, then the
+    body limit."""
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
     app.add_middleware(UnhandledErrorMiddleware)
+    app.add_middleware(RequestMetricsMiddleware)
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(ClientAddressMiddleware, proxies=proxies)

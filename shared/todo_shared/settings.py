@@ -78,6 +78,20 @@ class ServiceSettings(BaseSettings):
         description="Address `serve` listens on.",
     )
     port: int = Field(default=8000, ge=1, le=65535, description="Port `serve` listens on.")
+    metrics_port: int = Field(
+        default=9000,
+        ge=0,
+        le=65535,
+        description="Port of the Prometheus metrics (every worker's, added up), served by "
+        "`serve` beside the API on HOST and never through the proxy; 0 serves none.",
+    )
+    metrics_dir: str = Field(
+        default="",
+        description="Directory where each uvicorn worker keeps its metrics: `serve` empties "
+        "it at every start and hands it to the workers as PROMETHEUS_MULTIPROC_DIR "
+        "(prometheus-client's multi-process mode; do not set that one yourself). Empty: "
+        "`<temp dir>/todo-<service>-metrics-<PORT>`.",
+    )
     web_concurrency: int = Field(
         default=1, ge=1, description="uvicorn worker processes `serve` starts."
     )

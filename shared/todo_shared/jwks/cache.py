@@ -35,11 +35,18 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from prometheus_client import Counter
 from redis.asyncio import Redis
 
 from todo_shared.jwks.fetch import JwksFetcher
 from todo_shared.jwks.keys import FetchedKeys, JwksError, VerificationKey
 from todo_shared.jwks.store import SharedKeyStore
+from todo_shared.metrics import (
+    JWKS_CACHE_HITS,
+    JWKS_FETCHES,
+    JWKS_KEYS_FETCHED,
+    JWKS_STALE_SERVED,
+)
 
 logger = logging.getLogger("todo.jwks")
 
@@ -110,12 +117,23 @@ class JwksCache:
         self._refetch_allowed_at = 0.0  # monotonic; the per-process unknown-kid cooldown
         self._redis_checked_at = -math.inf  # monotonic; last Redis look for an unknown kid
         self._retry_at = 0.0  # monotonic; after a failed fetch, no new attempt before this
+        # Label children, made once: a lookup from memory costs one increment.
+        self._issuer = issuer
+        self._memory_hits = JWKS_CACHE_HITS.labels(issuer, "memory")
+        self._redis_hits = JWKS_CACHE_HITS.labels(issuer, "redis")
+        self._stale_served = JWKS_STALE_SERVED.labels(issuer)
+        self._fetched_ok = JWKS_FETCHES.labels(issuer, "ok")
+        self._fetch_failed = JWKS_FETCHES.labels(issuer, "error")
 
     # -- the request path --------------------------------------------------------------------
 
     async def get(self, kid: str) -> VerificationKey:
         """The key for `kid`; raises UnknownKey or KeysUnavailable."""
-        keyset = self._usable() or await self._load()
+        keyset = self._usable()
+        if keyset is None:
+            keyset = await self._load()
+        else:
+            self._memory_hits.inc()
         key = keyset.keys.get(kid)
         if key is None:
             key = await self._refetch_for(kid)
@@ -145,6 +163,7 @@ class JwksCache:
             return keyset
         if age >= self._max_staleness:
             return None
+        self._stale_served.inc()
         self._refresh_in_background()
         return keyset
 
@@ -159,7 +178,7 @@ class JwksCache:
                 shared = await self._store.read()
                 if shared is None or not self._is_newer(shared):
                     raise KeysUnavailable("JWKS fetch failed recently")
-                self._adopt(shared)
+                self._adopt(shared, self._redis_hits)
                 return shared
             try:
                 await self._sync()
@@ -199,7 +218,7 @@ class JwksCache:
             self._redis_checked_at = now
             shared = await self._store.read()
             if shared is not None and self._is_newer(shared):
-                self._adopt(shared)
+                self._adopt(shared, self._redis_hits)
                 if kid in shared.keys:
                     return
         if now < self._refetch_allowed_at:
@@ -230,7 +249,7 @@ class JwksCache:
             shared = await self._store.read()
             if shared is not None and shared.fetched_at >= claimed_at:
                 if self._is_newer(shared):
-                    self._adopt(shared)
+                    self._adopt(shared, self._redis_hits)
                 return True
             if time.monotonic() >= deadline:
                 return False  # its fetch failed or is lost
@@ -286,7 +305,7 @@ class JwksCache:
         """Adopt the key set in Redis if newer; whether memory is now within its TTL."""
         shared = await self._store.read()
         if shared is not None and self._is_newer(shared):
-            self._adopt(shared)
+            self._adopt(shared, self._redis_hits)
         current = self._keyset
         return current is not None and current.age() < current.ttl
 
@@ -308,13 +327,21 @@ class JwksCache:
     def _is_newer(self, keyset: FetchedKeys) -> bool:
         return self._keyset is None or keyset.fetched_at > self._keyset.fetched_at
 
-    def _adopt(self, keyset: FetchedKeys) -> None:
+    def _adopt(self, keyset: FetchedKeys, source: Counter) -> None:
+        """Use `keyset` from now on; `source` counts where it came from."""
         self._keyset = keyset
         self._unknown.clear()
+        source.inc()
+        # Made on the first key set: a worker without keys shows no age rather than 1970's.
+        JWKS_KEYS_FETCHED.labels(self._issuer).set(keyset.fetched_at)
 
     async def _fetch_and_share(self) -> None:
-        keyset = await self._fetcher.fetch()
-        self._adopt(keyset)
+        try:
+            keyset = await self._fetcher.fetch()
+        except JwksError:
+            self._fetch_failed.inc()
+            raise
+        self._adopt(keyset, self._fetched_ok)
         await self._store.write(keyset)
 
     # -- lifecycle -------------------------------------------------------------------------
