@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from passlib.context import CryptContext
+
+from todo_auth.metrics import BCRYPT_QUEUED, BCRYPT_RUNNING
 
 # bcrypt reads at most 72 bytes; a longer password is refused, never silently truncated.
 MAX_PASSWORD_BYTES = 72
@@ -41,8 +44,29 @@ class PasswordHasher:
         self._dummy_hash = self._context.hash(secrets.token_urlsafe(16))
 
     async def _run(self, func: Callable[..., T], *args: object) -> T:
-        # A request cancelled while its hash is still queued takes the hash off the queue.
-        return await asyncio.get_running_loop().run_in_executor(self._pool, func, *args)
+        # Whichever comes first, the hash starting or the request giving up, takes it off the
+        # queue's gauge (once: a hash may start just as its request is cancelled).
+        queued = threading.Lock()
+
+        def leave_queue() -> None:
+            if queued.acquire(blocking=False):
+                BCRYPT_QUEUED.dec()
+
+        def work() -> T:
+            leave_queue()
+            BCRYPT_RUNNING.inc()
+            try:
+                return func(*args)
+            finally:
+                BCRYPT_RUNNING.dec()
+
+        BCRYPT_QUEUED.inc()
+        try:
+            # A request cancelled while its hash is still queued takes the hash off the queue.
+            return await asyncio.get_running_loop().run_in_executor(self._pool, work)
+        except asyncio.CancelledError:
+            leave_queue()
+            raise
 
     async def hash(self, password: str) -> str:
         return await self._run(self._context.hash, password)

@@ -26,6 +26,7 @@ from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
+from todo_auth.metrics import RATE_LIMITED
 from todo_auth.settings import Settings
 from todo_shared.errors import TooManyRequests
 
@@ -123,6 +124,8 @@ class RateLimiter:
         ]
         if over:
             logger.info("rate limited", extra={"action": action, "client_ip": client_ip})
+            for limit in over:
+                RATE_LIMITED.labels(action, limit.name).inc()
             raise TooManyRequests(math.ceil(max(limit.wait(now) for limit in over)))
 
     async def _run(self, pipe: Pipeline, action: Action) -> list[Any] | None:

@@ -15,6 +15,7 @@ import httpx
 import orjson
 import pytest
 import uvicorn
+from prometheus_client import REGISTRY
 
 from tests.support.issuer import TestIssuer
 from todo_tasks.main import create_tasks_app
@@ -223,3 +224,38 @@ async def test_another_users_stream_is_a_403_and_no_token_a_401(
         assert response.status_code == 403
     async with httpx.AsyncClient(base_url=base_url) as client:
         assert (await client.get(f"/api/{alice}/events")).status_code == 401
+
+
+async def test_open_streams_refusals_and_the_feed_s_lag_are_measured(
+    base_url: str, issuer: TestIssuer, alice: str, api: httpx.AsyncClient
+) -> None:
+    """In the default registry, shared with other tests: compared before and after."""
+
+    def sample(name: str) -> float:
+        return REGISTRY.get_sample_value(name) or 0.0
+
+    open_before = sample("todo_tasks_event_streams_open")
+    lagged = sample("todo_tasks_change_feed_lag_seconds_count")
+    refused = sample("todo_tasks_event_streams_refused_total")
+    token = issuer.mint(alice)
+    async with stream(base_url, alice, token) as (_, events):
+        await events.opening()
+        assert sample("todo_tasks_event_streams_open") == open_before + 1
+        await api.post(f"/api/{alice}/tasks", json={"title": "measured"})
+        await events.next_event()
+        assert sample("todo_tasks_change_feed_lag_seconds_count") == lagged + 1
+        assert sample("todo_tasks_change_feed_lag_seconds_sum") < 60
+        async with (
+            stream(base_url, alice, token) as (_, second),
+            stream(base_url, alice, token) as (_, third),
+        ):
+            await second.opening()
+            await third.opening()
+            async with stream(base_url, alice, token) as (over, _):
+                assert over.status_code == 429
+    assert sample("todo_tasks_event_streams_refused_total") == refused + 1
+    for _ in range(50):  # the server sees the streams close a moment later
+        if sample("todo_tasks_event_streams_open") == open_before:
+            break
+        await asyncio.sleep(0.1)
+    assert sample("todo_tasks_event_streams_open") == open_before

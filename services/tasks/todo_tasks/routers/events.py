@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 from todo_shared.errors import AppError, TooManyRequests
 from todo_shared.openapi import errors
 from todo_shared.security import CurrentUser
+from todo_tasks import metrics
 from todo_tasks.dependencies import OwnerId, OwnerRoute, StateDep
 from todo_tasks.repository import FeedPosition, feed_end
 from todo_tasks.routers.changes import CHANGES_LIMIT_DEFAULT, read_changes
@@ -67,11 +68,14 @@ async def _stream(
     opening: bytes,
 ) -> AsyncIterator[bytes]:
     heartbeat = state.settings.event_heartbeat_seconds
+    live = False  # whether `pending` came after waiting (else: the replay of a backlog)
+    metrics.EVENT_STREAMS_OPEN.inc()
     try:
         async with state.notifications.subscribe(owner) as woken:
             yield opening
             while True:
                 for seq, change in pending:
+                    metrics.sent(change, live=live)
                     yield _event(seq, change)
                 if not more:
                     left = expires_at - time.time()
@@ -83,6 +87,7 @@ async def _stream(
                     except TimeoutError:
                         yield b": keep-alive\n\n"
                         await state.stream_slots.renew(owner, slot)
+                    live = True
                 woken.clear()
                 pending, position, more = await read_changes(
                     state, owner, position.encode(), *_BACKLOG
@@ -90,6 +95,7 @@ async def _stream(
     except AppError:
         return  # the database went away mid-stream: the client reconnects and resumes
     finally:
+        metrics.EVENT_STREAMS_OPEN.dec()
         await state.stream_slots.release(owner, slot)
 
 
@@ -117,6 +123,7 @@ async def stream_events(
         pending, position, more = await read_changes(state, owner, last_event_id, *_BACKLOG)
     slot = await state.stream_slots.claim(owner)
     if slot is None:
+        metrics.EVENT_STREAMS_REFUSED.inc()
         raise TooManyRequests(retry_after=30)
     expires_at = float(caller.claims.get("exp", time.time()))
     return StreamingResponse(
