@@ -64,6 +64,8 @@ def test_the_web_apps_limits_are_the_documented_ones() -> None:
     assert _frontend_limits() == {
         "TITLE_MAX_LENGTH": task["title"]["maxLength"],
         "DESCRIPTION_MAX_LENGTH": task["description"]["anyOf"][0]["maxLength"],
+        "LABEL_MAX_LENGTH": task["labels"]["items"]["maxLength"],
+        "LABELS_MAX": task["labels"]["maxItems"],
         "PASSWORD_MIN_LENGTH": password["minLength"],
         "PASSWORD_MAX_BYTES": password["maxLength"],
     }

@@ -2,40 +2,47 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useRef, useState } from "react";
 
 import { taskListQuery } from "@/lib/task-cache";
-import type { Filter } from "@/lib/tasks";
+import type { View } from "@/lib/tasks";
 
 import type { Report } from "./useProblem";
 
+export const ALL_TASKS: View = { filter: "all", label: null };
+
+function same(a: View, b: View): boolean {
+  return a.filter === b.filter && a.label === b.label;
+}
+
 /**
- * The filter shown, and the switch to another: the list on screen stays until the new one has
- * loaded (no blanking), a filter already loaded shows at once with the pages it had, and a
- * switch that fails leaves the old filter shown and highlighted, with the reason.
+ * The view shown (a filter, and a label or none), and the switch to another: the list on
+ * screen stays until the new one has loaded (no blanking), a view already loaded shows at
+ * once with the pages it had, and a switch that fails leaves the old view shown and
+ * highlighted, with the reason (`what` names the tasks asked for).
  */
 export function useFilterSwitch(userId: string, report: Report) {
   const client = useQueryClient();
-  const [filter, setFilter] = useState<Filter>("all");
-  const [pending, setPending] = useState<Filter | null>(null);
+  const [view, setView] = useState<View>(ALL_TASKS);
+  const [pending, setPending] = useState<View | null>(null);
   const latest = useRef(0);
 
-  async function choose(next: Filter, label: string) {
+  async function choose(next: View, what: string) {
     const request = ++latest.current;
     const query = taskListQuery(userId, next);
     const cached = client.getQueryState(query.queryKey);
-    if (next === filter || (cached?.data !== undefined && !cached.isInvalidated)) {
+    if (same(next, view) || (cached?.data !== undefined && !cached.isInvalidated)) {
       setPending(null);
-      setFilter(next);
+      setView(next);
       return;
     }
     setPending(next);
     try {
       await client.fetchInfiniteQuery(query);
-      if (request === latest.current) setFilter(next);
+      if (request === latest.current) setView(next);
     } catch (caught) {
-      if (request === latest.current) report(caught, `Couldn't show the ${label} tasks.`);
+      if (request === latest.current) report(caught, `Couldn't show the ${what}.`);
     } finally {
       if (request === latest.current) setPending(null);
     }
   }
 
-  return { filter, pending, choose };
+  return { view, pending, choose };
 }

@@ -9,7 +9,7 @@ import { type QueryClient, useQueryClient } from "@tanstack/react-query";
 import { FeedExpired, followEvents } from "@todo/api-client";
 import { useEffect, useState } from "react";
 
-import { FILTERS, applyChange, taskKeys } from "@/lib/task-cache";
+import { applyChange, taskKeys } from "@/lib/task-cache";
 import { sessionToken } from "@/lib/token";
 
 /** Quiet time after the last change before the shown list and the counts reload. */
@@ -18,9 +18,7 @@ const SETTLE_MS = 300;
 export type LiveState = "connecting" | "live" | "offline";
 
 function reloadShown(client: QueryClient, userId: string): void {
-  for (const filter of FILTERS) {
-    void client.invalidateQueries({ queryKey: taskKeys.list(userId, filter), exact: true });
-  }
+  void client.invalidateQueries({ queryKey: taskKeys.lists(userId) });
   void client.invalidateQueries({ queryKey: taskKeys.counts(userId) });
 }
 

@@ -14,7 +14,7 @@ export interface Problem {
 export type Report = (caught: unknown, context?: string) => void;
 
 /** The fields a task's forms have an input for, where their errors are shown instead. */
-const FORM_FIELDS = new Set(["title", "description"]);
+const FORM_FIELDS = new Set(["title", "description", "priority", "labels"]);
 
 function shownBesideFields(error: ApiError): boolean {
   const fields = Object.keys(error.fields);

@@ -8,11 +8,12 @@
  */
 import { type QueryClient, useMutation, useQueryClient } from "@tanstack/react-query";
 
-import { FILTERS, applyTask, removeTask, taskKeys } from "@/lib/task-cache";
+import { applyTask, loadedViews, removeTask, taskKeys } from "@/lib/task-cache";
 import {
   ApiError,
   type Seen,
   type Task,
+  type TaskFieldsInput,
   createTask,
   deleteTask,
   readTask,
@@ -31,8 +32,8 @@ export interface TaskEvents {
 /** After any change: a list still loading reloads (its answer may predate the change), the
  * others are stale until shown again, the counts reload now. */
 function settle(client: QueryClient, userId: string): void {
-  for (const filter of FILTERS) {
-    const queryKey = taskKeys.list(userId, filter);
+  for (const view of loadedViews(client, userId)) {
+    const queryKey = taskKeys.list(userId, view);
     const loading = client.isFetching({ queryKey, exact: true }) > 0;
     void client.invalidateQueries({
       queryKey,
@@ -90,8 +91,7 @@ export function useAddTask(userId: string, events: TaskEvents) {
   return useTaskMutation(
     userId,
     events,
-    ({ title, description }: { title: string; description: string | null }) =>
-      createTask(userId, title, description),
+    (fields: TaskFieldsInput) => createTask(userId, fields),
     (client, task: Task) => {
       applyTask(client, userId, task, true);
       return `Added “${task.title}”.`;
@@ -117,8 +117,7 @@ export function useSaveTask(userId: string, events: TaskEvents) {
   return useTaskMutation(
     userId,
     events,
-    ({ seen, ...changes }: { seen: Seen; title: string; description: string | null }) =>
-      updateTask(userId, seen, changes),
+    ({ seen, ...changes }: { seen: Seen } & TaskFieldsInput) => updateTask(userId, seen, changes),
     (client, task: Task) => {
       applyTask(client, userId, task, false);
       return `Saved “${task.title}”.`;

@@ -3,13 +3,13 @@ import { useMemo } from "react";
 
 import { RECOVERY_MS } from "@/lib/query-client";
 import { shownTasks, shownTotal, taskListQuery } from "@/lib/task-cache";
-import type { ApiError, Filter } from "@/lib/tasks";
+import type { ApiError, View } from "@/lib/tasks";
 
-/** The filter's loaded pages as one list. `probing` (a problem on show that an answer would
+/** The view's loaded pages as one list. `probing` (a problem on show that an answer would
  * end) has it reload every few seconds, as it does by itself after failing. */
-export function useTaskList(userId: string, filter: Filter, probing: boolean) {
+export function useTaskList(userId: string, view: View, probing: boolean) {
   const query = useInfiniteQuery({
-    ...taskListQuery(userId, filter),
+    ...taskListQuery(userId, view),
     ...(probing ? { refetchInterval: RECOVERY_MS } : {}),
   });
   const tasks = useMemo(() => shownTasks(query.data), [query.data]);

@@ -5,6 +5,8 @@
  */
 export const TITLE_MAX_LENGTH = 255;
 export const DESCRIPTION_MAX_LENGTH = 10_000;
+export const LABEL_MAX_LENGTH = 50;
+export const LABELS_MAX = 20;
 export const PASSWORD_MIN_LENGTH = 8;
 /** bcrypt's limit, in bytes of UTF-8 (a longer password is refused, never truncated). */
 export const PASSWORD_MAX_BYTES = 72;

@@ -7,23 +7,31 @@ import { type InfiniteData, type QueryClient, infiniteQueryOptions } from "@tans
 
 import type { TaskChange } from "@todo/api-client";
 
-import { type Filter, type Task, type TaskPage, countTasks, listTasks } from "./tasks";
+import {
+  type Filter,
+  type Task,
+  type TaskPage,
+  type View,
+  countTasks,
+  listTasks,
+  sameLabel,
+} from "./tasks";
 
 export type TaskPages = InfiniteData<TaskPage>;
 
-export const FILTERS: Filter[] = ["all", "active", "completed"];
-
 export const taskKeys = {
   all: (userId: string) => ["tasks", userId] as const,
-  list: (userId: string, filter: Filter) => ["tasks", userId, "list", filter] as const,
+  lists: (userId: string) => ["tasks", userId, "list"] as const,
+  list: (userId: string, view: View) =>
+    ["tasks", userId, "list", view.filter, view.label ?? ""] as const,
   counts: (userId: string) => ["tasks", userId, "counts"] as const,
 };
 
-/** A filter's pages, newest first, each after the cursor of the one before. */
-export function taskListQuery(userId: string, filter: Filter) {
+/** A view's pages, newest first, each after the cursor of the one before. */
+export function taskListQuery(userId: string, view: View) {
   return infiniteQueryOptions({
-    queryKey: taskKeys.list(userId, filter),
-    queryFn: ({ pageParam }) => listTasks(userId, filter, pageParam),
+    queryKey: taskKeys.list(userId, view),
+    queryFn: ({ pageParam }) => listTasks(userId, view, pageParam),
     initialPageParam: null as string | null,
     getNextPageParam: (last: TaskPage) => last.next,
   });
@@ -33,7 +41,20 @@ export function taskCountsQuery(userId: string) {
   return { queryKey: taskKeys.counts(userId), queryFn: () => countTasks(userId) };
 }
 
-export function belongs(task: Task, filter: Filter): boolean {
+/** Every view this page has loaded (or is loading), from the keys of its list queries. */
+export function loadedViews(client: QueryClient, userId: string): View[] {
+  return client
+    .getQueryCache()
+    .findAll({ queryKey: taskKeys.lists(userId) })
+    .map(({ queryKey }) => {
+      const [, , , filter, label] = queryKey as [string, string, string, Filter, string];
+      return { filter, label: label || null };
+    });
+}
+
+export function belongs(task: Task, view: View): boolean {
+  const { filter, label } = view;
+  if (label !== null && !task.labels.some((other) => sameLabel(other, label))) return false;
   return filter === "all" || task.completed === (filter === "completed");
 }
 
@@ -68,11 +89,11 @@ function edited(pages: TaskPages, edit: Edit, first: Edit = edit): TaskPages {
 
 /** A task the service answered: placed in (or taken out of) each loaded list it concerns. */
 export function applyTask(client: QueryClient, userId: string, task: Task, isNew: boolean): void {
-  for (const filter of FILTERS) {
-    client.setQueryData<TaskPages>(taskKeys.list(userId, filter), (pages) => {
+  for (const view of loadedViews(client, userId)) {
+    client.setQueryData<TaskPages>(taskKeys.list(userId, view), (pages) => {
       if (!pages) return pages;
       const without: Edit = (tasks) => tasks.filter((shown) => shown.id !== task.id);
-      if (!belongs(task, filter)) return edited(pages, without);
+      if (!belongs(task, view)) return edited(pages, without);
       if (isNew)
         return edited(
           pages,
@@ -91,8 +112,8 @@ const deleted = new Set<number>();
 /** A task that is gone (deleted here or elsewhere): out of every loaded list. */
 export function removeTask(client: QueryClient, userId: string, taskId: number): void {
   deleted.add(taskId);
-  for (const filter of FILTERS) {
-    client.setQueryData<TaskPages>(taskKeys.list(userId, filter), (pages) =>
+  for (const view of loadedViews(client, userId)) {
+    client.setQueryData<TaskPages>(taskKeys.list(userId, view), (pages) =>
       pages ? edited(pages, (tasks) => tasks.filter((shown) => shown.id !== taskId)) : pages,
     );
   }
@@ -100,8 +121,8 @@ export function removeTask(client: QueryClient, userId: string, taskId: number):
 
 /** The version of the task the loaded lists show, if any shows it. */
 export function shownVersion(client: QueryClient, userId: string, taskId: number): number | null {
-  for (const filter of FILTERS) {
-    const pages = client.getQueryData<TaskPages>(taskKeys.list(userId, filter));
+  for (const view of loadedViews(client, userId)) {
+    const pages = client.getQueryData<TaskPages>(taskKeys.list(userId, view));
     const shown = shownTasks(pages).find((task) => task.id === taskId);
     if (shown) return shown.version;
   }
@@ -122,12 +143,12 @@ export function applyChange(client: QueryClient, userId: string, change: TaskCha
   }
   if (deleted.has(change.id)) return false;
   const task = change.task;
-  for (const filter of FILTERS) {
-    client.setQueryData<TaskPages>(taskKeys.list(userId, filter), (pages) => {
+  for (const view of loadedViews(client, userId)) {
+    client.setQueryData<TaskPages>(taskKeys.list(userId, view), (pages) => {
       if (!pages) return pages;
       const tasks = shownTasks(pages);
       const without: Edit = (list) => list.filter((other) => other.id !== task.id);
-      if (!belongs(task, filter)) return edited(pages, without);
+      if (!belongs(task, view)) return edited(pages, without);
       if (tasks.some((other) => other.id === task.id)) {
         return edited(pages, (list) => list.map((other) => (other.id === task.id ? task : other)));
       }

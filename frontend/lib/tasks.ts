@@ -12,6 +12,36 @@ export type { Task };
 export type Seen = Pick<Task, "id" | "version">;
 export type Filter = "all" | "active" | "completed";
 
+/** What the list shows: a completion filter, and optionally only the tasks with a label. */
+export interface View {
+  filter: Filter;
+  label: string | null;
+}
+
+/** Labels match ignoring case, as the service compares them. */
+export function sameLabel(a: string, b: string): boolean {
+  return a.toLocaleLowerCase() === b.toLocaleLowerCase();
+}
+
+/** How a priority reads, 0 (none) to 3. */
+export const PRIORITY_NAMES = ["No", "Low", "Medium", "High"] as const;
+
+/** A labels input's text ("home, errands") as the labels it names, in order; blanks dropped. */
+export function parseLabels(text: string): string[] {
+  return text
+    .split(",")
+    .map((label) => label.trim())
+    .filter((label) => label !== "");
+}
+
+/** What a form writes: the seed's fields and the ones that organise a task. */
+export interface TaskFieldsInput {
+  title: string;
+  description: string | null;
+  priority: number;
+  labels: string[];
+}
+
 export const PAGE_SIZE = 20;
 
 /** One page of a filter's tasks: `total` is the filter's size, `next` the cursor after it. */
@@ -52,7 +82,12 @@ export class ApiError extends Error {
   }
 }
 
-const FIELD_LABELS: Record<string, string> = { title: "Title", description: "Description" };
+const FIELD_LABELS: Record<string, string> = {
+  title: "Title",
+  description: "Description",
+  priority: "Priority",
+  labels: "Labels",
+};
 
 interface FieldError {
   loc?: (string | number)[];
@@ -73,7 +108,8 @@ function toApiError(response: Response, body: unknown): ApiError {
     const fields: Record<string, string> = {};
     if (Array.isArray(detail)) {
       for (const item of detail as FieldError[]) {
-        const field = String(item.loc?.at(-1) ?? "request");
+        // ["body", "labels", 2]: the field is what follows where it was sent.
+        const field = String(item.loc?.[1] ?? "request");
         // "Title must not be blank": the API's sentence, led by the field's label.
         fields[field] = `${FIELD_LABELS[field] ?? field} ${item.msg ?? "is not valid"}`;
       }
@@ -125,14 +161,14 @@ const COMPLETED: Record<Filter, boolean | undefined> = {
   completed: true,
 };
 
-/** A page of a filter's tasks, newest first: the first (`cursor` null) or the one after it. */
+/** A page of a view's tasks, newest first: the first (`cursor` null) or the one after it. */
 export async function listTasks(
   userId: string,
-  filter: Filter,
+  view: View,
   cursor: string | null,
   limit: number = PAGE_SIZE,
 ): Promise<TaskPage> {
-  const completed = COMPLETED[filter];
+  const completed = COMPLETED[view.filter];
   const requestedAt = Date.now();
   const { data, response } = await call(() =>
     api().GET("/api/{user_id}/tasks", {
@@ -142,6 +178,7 @@ export async function listTasks(
           limit,
           ...(cursor === null ? {} : { cursor }),
           ...(completed === undefined ? {} : { completed }),
+          ...(view.label === null ? {} : { label: [view.label] }),
         },
       },
     }),
@@ -157,7 +194,9 @@ export async function listTasks(
 /** The three filters' sizes, from X-Total-Count (one single-row page each). */
 export async function countTasks(userId: string): Promise<Record<Filter, number>> {
   const filters: Filter[] = ["all", "active", "completed"];
-  const pages = await Promise.all(filters.map((f) => listTasks(userId, f, null, 1)));
+  const pages = await Promise.all(
+    filters.map((filter) => listTasks(userId, { filter, label: null }, null, 1)),
+  );
   return { all: pages[0]!.total, active: pages[1]!.total, completed: pages[2]!.total };
 }
 
@@ -176,17 +215,13 @@ function uncertain(error: unknown): boolean {
 
 /** One task per call, however the network behaves: the call's own key makes its retry answer
  * the task a lost first attempt created (`Idempotent-Replayed`) instead of adding another. */
-export async function createTask(
-  userId: string,
-  title: string,
-  description: string | null,
-): Promise<Task> {
+export async function createTask(userId: string, fields: TaskFieldsInput): Promise<Task> {
   const key = idempotencyKey();
   const send = () =>
     call(() =>
       api().POST("/api/{user_id}/tasks", {
         params: { path: { user_id: userId }, header: { "Idempotency-Key": key } },
-        body: { title, description, completed: false },
+        body: { ...fields, completed: false },
       }),
     );
   try {
@@ -210,7 +245,7 @@ export async function readTask(userId: string, taskId: number): Promise<Task> {
 export async function updateTask(
   userId: string,
   seen: Seen,
-  changes: { title: string; description: string | null },
+  changes: TaskFieldsInput,
 ): Promise<Task> {
   const { data } = await call(() =>
     api().PATCH("/api/{user_id}/tasks/{task_id}", {

@@ -748,3 +748,60 @@ def test_a_stream_that_dropped_resumes_after_its_last_event_and_misses_nothing(
     _counts(page, 3, 2, 1)
     other.close()
     page.context.close()
+
+
+def test_priority_and_labels_are_set_shown_and_narrow_the_list(
+    browser: Browser, stack: Stack
+) -> None:
+    """On a phone: a priority and labels set when adding and editing, shown on the row; a
+    label clicked narrows the list (ignoring case, with the completion filter), and a label
+    refused is explained beside its field."""
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    page.get_by_label("Priority").first.select_option("High")
+    page.get_by_label("Labels (optional)").fill("home, bills")
+    _add(page, "Pay rent")
+    expect(page.get_by_label("Labels (optional)")).to_have_value("")
+    page.get_by_label("Labels (optional)").fill("Home")
+    _add(page, "Buy milk")
+    _add(page, "Call mum")
+    rent = page.locator(".task", has_text="Pay rent")
+    expect(rent.locator(".priority")).to_have_text("High priority")
+    expect(rent.locator(".label")).to_have_text(["home", "bills"])
+
+    rent.get_by_role("button", name="Show tasks labelled bills", exact=True).click()
+    _expect_titles(page, ["Pay rent"])
+    expect(page.locator(".label-filter")).to_contain_text("Labelled bills · 1 task")
+    page.get_by_role("button", name="Show every label").click()
+    _expect_titles(page, ["Call mum", "Buy milk", "Pay rent"])
+    page.get_by_role("button", name="Show tasks labelled Home", exact=True).click()
+    _expect_titles(page, ["Buy milk", "Pay rent"])  # "home" and "Home" are one label
+    page.get_by_role("button", name=re.compile(r"^Active")).click()
+    page.get_by_role("checkbox", name="Buy milk", exact=True).click()
+    _expect_titles(page, ["Pay rent"])  # completed: it leaves the active, labelled view
+    assert _serious_violations(page) == []
+
+    page.get_by_role("button", name="Show every label").click()
+    page.get_by_role("button", name="Edit “Call mum”").click()
+    labels = page.get_by_label("Labels", exact=True)
+    labels.fill("family, Family")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".field-error")).to_have_text(
+        "Labels must not contain the same label twice (ignoring case)"
+    )
+    expect(labels).to_have_attribute("aria-invalid", "true")
+    labels.fill("family")
+    page.get_by_label("Priority").last.select_option("Low")
+    page.get_by_role("button", name="Save").click()
+    mum = page.locator(".task", has_text="Call mum")
+    expect(mum.locator(".priority")).to_have_text("Low priority")
+    expect(mum.locator(".label")).to_have_text(["family"])
+    stored = httpx.get(
+        f"{_origin(stack)}/api/{_session_user_id(page)}/tasks",
+        headers={"Authorization": f"Bearer {_token(page)}"},
+        params={"label": "FAMILY"},
+    ).json()
+    assert [(t["title"], t["priority"], t["labels"]) for t in stored] == [
+        ("Call mum", 1, ["family"])
+    ]
+    page.context.close()

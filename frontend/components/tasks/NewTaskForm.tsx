@@ -5,9 +5,10 @@ import { type FormEvent, useEffect, useRef, useState } from "react";
 import { type TaskEvents, useAddTask } from "@/hooks/useTaskChanges";
 import { fieldErrors } from "@/lib/tasks";
 
-import { TaskFields } from "./TaskFields";
+import { EMPTY_DRAFT, TaskFields, fieldsOf } from "./TaskFields";
 
-/** "Add a task": a title and an optional description; a field's error is shown beside it. */
+/** "Add a task": a title and, optionally, a description, a priority and labels; a field's
+ * error is shown beside it. */
 export function NewTaskForm({
   userId,
   events,
@@ -17,8 +18,7 @@ export function NewTaskForm({
   events: TaskEvents;
   focusOnStart: boolean;
 }) {
-  const [title, setTitle] = useState("");
-  const [description, setDescription] = useState("");
+  const [draft, setDraft] = useState(EMPTY_DRAFT);
   const add = useAddTask(userId, events);
   const errors = fieldErrors(add.error);
   const titleRef = useRef<HTMLInputElement>(null);
@@ -31,16 +31,12 @@ export function NewTaskForm({
 
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    add.mutate(
-      { title, description: description.trim() ? description : null },
-      {
-        onSuccess: () => {
-          setTitle("");
-          setDescription("");
-          titleRef.current?.focus();
-        },
+    add.mutate(fieldsOf(draft), {
+      onSuccess: () => {
+        setDraft(EMPTY_DRAFT);
+        titleRef.current?.focus();
       },
-    );
+    });
   }
 
   return (
@@ -50,13 +46,11 @@ export function NewTaskForm({
       </h2>
       <TaskFields
         idPrefix="new"
-        title={title}
-        description={description}
-        onTitle={setTitle}
-        onDescription={setDescription}
+        draft={draft}
+        onChange={(changed) => setDraft((held) => ({ ...held, ...changed }))}
         errors={errors}
         titleRef={titleRef}
-        descriptionOptional
+        optionalHints
       />
       <button type="submit" disabled={add.isPending}>
         {add.isPending ? "Adding…" : "Add task"}

@@ -3,12 +3,12 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
 
 import { type TaskEvents, conflicted, useSaveTask } from "@/hooks/useTaskChanges";
-import { type Task, fieldErrors } from "@/lib/tasks";
+import { PRIORITY_NAMES, type Task, fieldErrors } from "@/lib/tasks";
 
 import { ConflictNotice } from "./ConflictNotice";
-import { TaskFields } from "./TaskFields";
+import { TaskFields, draftOf, fieldsOf } from "./TaskFields";
 
-/** A task's title and description edited in place; Escape or Cancel leaves it unchanged. The
+/** A task's fields edited in place; Escape or Cancel leaves it unchanged. The
  * save is made from the version the editing started from: if the task changed elsewhere
  * meanwhile, the editor shows the stored text and lets the person keep theirs or take it. */
 export function TaskEditor({
@@ -22,8 +22,7 @@ export function TaskEditor({
   events: TaskEvents;
   onDone: () => void;
 }) {
-  const [title, setTitle] = useState(task.title);
-  const [description, setDescription] = useState(task.description ?? "");
+  const [draft, setDraft] = useState(() => draftOf(task));
   // What the person is editing from (the row may show newer versions as they stream in).
   const [seen, setSeen] = useState({ id: task.id, version: task.version });
   const save = useSaveTask(userId, events);
@@ -33,10 +32,7 @@ export function TaskEditor({
   useEffect(() => titleInput.current?.focus(), []);
 
   function send(from: { id: number; version: number }) {
-    save.mutate(
-      { seen: from, title, description: description.trim() ? description : null },
-      { onSuccess: onDone },
-    );
+    save.mutate({ seen: from, ...fieldsOf(draft) }, { onSuccess: onDone });
   }
 
   function submit(event: FormEvent<HTMLFormElement>) {
@@ -54,17 +50,20 @@ export function TaskEditor({
     <form onSubmit={submit} onKeyDown={(event) => event.key === "Escape" && onDone()} noValidate>
       <TaskFields
         idPrefix={`task-${task.id}-edit`}
-        title={title}
-        description={description}
-        onTitle={setTitle}
-        onDescription={setDescription}
+        draft={draft}
+        onChange={(changed) => setDraft((held) => ({ ...held, ...changed }))}
         errors={errors}
         titleRef={titleInput}
       />
       {conflicted(save.error) ? (
         <ConflictNotice
           message="This task was changed on another device while you were editing it. Stored now:"
-          stored={[`Title: ${task.title}`, `Description: ${task.description ?? "(none)"}`]}
+          stored={[
+            `Title: ${task.title}`,
+            `Description: ${task.description ?? "(none)"}`,
+            `Priority: ${task.priority === 0 ? "none" : PRIORITY_NAMES[task.priority]}`,
+            `Labels: ${task.labels.length > 0 ? task.labels.join(", ") : "(none)"}`,
+          ]}
           keepLabel="Keep mine"
           takeLabel="Take the stored one"
           busy={save.isPending}

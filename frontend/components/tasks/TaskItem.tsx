@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from "react";
 
 import { type TaskEvents, conflicted, useDeleteTask, useToggleTask } from "@/hooks/useTaskChanges";
-import type { Task } from "@/lib/tasks";
+import { PRIORITY_NAMES, type Task } from "@/lib/tasks";
 
 import { ConflictNotice } from "./ConflictNotice";
 import { TaskEditor } from "./TaskEditor";
@@ -16,10 +16,13 @@ export function TaskItem({
   userId,
   task,
   events,
+  onLabel,
 }: {
   userId: string;
   task: Task;
   events: TaskEvents;
+  /** Narrows the list to the tasks with this label. */
+  onLabel: (label: string) => void;
 }) {
   const [editing, setEditing] = useState(false);
   const toggle = useToggleTask(userId, events);
@@ -82,6 +85,26 @@ export function TaskItem({
           {task.title}
         </label>
         {task.description ? <p className="description">{task.description}</p> : null}
+        {task.priority > 0 || task.labels.length > 0 ? (
+          <p className="meta">
+            {task.priority > 0 ? (
+              <span className={`priority priority-${task.priority}`}>
+                {PRIORITY_NAMES[task.priority]} priority
+              </span>
+            ) : null}
+            {task.labels.map((label) => (
+              <button
+                key={label}
+                type="button"
+                className="label"
+                aria-label={`Show tasks labelled ${label}`}
+                onClick={() => onLabel(label)}
+              >
+                {label}
+              </button>
+            ))}
+          </p>
+        ) : null}
       </div>
       <div className="actions">
         <button

@@ -11,6 +11,8 @@ import { useTaskCounts } from "@/hooks/useTaskCounts";
 import { useTaskList } from "@/hooks/useTaskList";
 import type { Filter } from "@/lib/tasks";
 
+import { LabelFilter } from "./LabelFilter";
+
 import { NewTaskForm } from "./NewTaskForm";
 import { ProblemBanner } from "./ProblemBanner";
 import { FILTER_LABELS, TaskFilters } from "./TaskFilters";
@@ -22,8 +24,8 @@ const EMPTY: Record<Filter, string> = {
   completed: "No completed tasks yet.",
 };
 
-/** The signed-in person's tasks: add, filter, page, edit in place, complete, delete; what
- * other devices change shows up by itself. */
+/** The signed-in person's tasks: add, filter (by completion and by label), page, edit in
+ * place, complete, delete; what other devices change shows up by itself. */
 export function Tasks({
   userId,
   onSignedOut,
@@ -37,8 +39,9 @@ export function Tasks({
   const { problem, report, dismiss } = useProblem(onSignedOut);
   const [status, announce] = useState("");
   const events = useMemo<TaskEvents>(() => ({ report, announce }), [report]);
-  const { filter, pending, choose } = useFilterSwitch(userId, report);
-  const list = useTaskList(userId, filter, problem?.transient ?? false);
+  const { view, pending, choose } = useFilterSwitch(userId, report);
+  const { filter, label } = view;
+  const list = useTaskList(userId, view, problem?.transient ?? false);
   const counts = useTaskCounts(userId);
   const focus = useFocusHandoff(list.tasks);
   const live = useLiveUpdates(userId);
@@ -69,26 +72,47 @@ export function Tasks({
       </p>
       <TaskFilters
         shown={filter}
-        pending={pending}
+        pending={pending && pending.label === label ? pending.filter : null}
         counts={counts}
-        onChoose={(f, l) => void choose(f, l)}
+        onChoose={(f, what) => void choose({ filter: f, label }, `${what} tasks`)}
       />
+      {label !== null ? (
+        <LabelFilter
+          label={label}
+          total={list.loading ? null : list.total}
+          onClear={() =>
+            void choose({ filter, label: null }, `${FILTER_LABELS[filter].toLowerCase()} tasks`)
+          }
+        />
+      ) : null}
       {list.loading ? (
         <p role="status" className="muted">
           Loading tasks…
         </p>
       ) : list.tasks.length === 0 ? (
-        <p className="muted empty">{EMPTY[filter]}</p>
+        <p className="muted empty">
+          {label === null
+            ? EMPTY[filter]
+            : `No ${filter === "all" ? "" : `${FILTER_LABELS[filter].toLowerCase()} `}tasks labelled “${label}”.`}
+        </p>
       ) : (
         <ul
           className="tasks"
-          aria-label={`${FILTER_LABELS[filter]} tasks`}
+          aria-label={`${FILTER_LABELS[filter]} tasks${label === null ? "" : ` labelled ${label}`}`}
           aria-busy={pending !== null || undefined}
           onFocus={focus.onFocus}
           onBlur={focus.onBlur}
         >
           {list.tasks.map((task) => (
-            <TaskItem key={task.id} userId={userId} task={task} events={events} />
+            <TaskItem
+              key={task.id}
+              userId={userId}
+              task={task}
+              events={events}
+              onLabel={(chosen) =>
+                void choose({ filter, label: chosen }, `tasks labelled “${chosen}”`)
+              }
+            />
           ))}
         </ul>
       )}

@@ -72,7 +72,8 @@ async def test_an_added_field_is_written_and_read_by_every_statement(
     assert toggled is not None
     assert (toggled["completed"], toggled.get("estimate")) == (True, 5)
 
-    page, total, more = await repository.list_tasks(db, alice, completed=None, limit=10, offset=0)
+    keep = repository.TaskFilter()
+    page, total, more = await repository.list_tasks(db, alice, keep=keep, limit=10, offset=0)
     assert [(task["id"], task.get("estimate")) for task in page] == [(task_id, 5)]
     assert (total, more) == (1, False)
 

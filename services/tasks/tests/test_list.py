@@ -35,6 +35,8 @@ async def test_newest_first_with_every_field(as_alice: httpx.AsyncClient, alice:
         "completed",
         "created_at",
         "updated_at",
+        "priority",
+        "labels",
         "version",
     }
 

@@ -74,6 +74,49 @@ def _identifiers(names: Iterable[str]) -> tuple[str, ...]:
     return names
 
 
+# What a list can keep, ANDed: each a condition on the caller's tasks.
+_CONDITIONS = {
+    "completed": "completed = :completed",
+    "priority": "priority = :priority",
+    # Every label asked for, ignoring case (GIN index of migration 0005).
+    "labels": "task_label_keys(labels) @> task_label_keys(:labels::text[])",
+}
+
+
+def _where(conditions: frozenset[str]) -> str:
+    return "".join(f" AND {_CONDITIONS[name]}" for name in sorted(conditions))
+
+
+def _total(conditions: frozenset[str]) -> str:
+    """The size of the filtered set: from the per-user counts the triggers keep (migration
+    0002) when they cover the filter, else counted (its cost follows the matches)."""
+    if conditions <= {"completed"}:
+        counted = "total"
+        if "completed" in conditions:
+            counted = "CASE WHEN :completed THEN completed ELSE total - completed END"
+        return f"(SELECT {counted} FROM task_counts WHERE user_id = :owner)"
+    return f"(SELECT count(*) FROM tasks WHERE user_id = :owner{_where(conditions)})"
+
+
+@dataclass(frozen=True)
+class TaskFilter:
+    """The tasks a list shows: every condition given (None or empty: no condition)."""
+
+    completed: bool | None = None
+    priority: int | None = None
+    labels: tuple[str, ...] = ()
+
+    def conditions(self) -> frozenset[str]:
+        return frozenset(name for name, value in self._values().items() if value not in (None, []))
+
+    def _values(self) -> dict[str, Any]:
+        return {"completed": self.completed, "priority": self.priority, "labels": list(self.labels)}
+
+    def bind(self) -> dict[str, Any]:
+        values = self._values()
+        return {name: values[name] for name in self.conditions()}
+
+
 @dataclass
 class TaskStatements:
     """The statements over `returned` (what every statement selects or returns) and `written`
@@ -103,28 +146,8 @@ class TaskStatements:
         self._where_expected = where_expected = (
             f"{where_owned} AND (:expected::integer[] IS NULL OR version = ANY(:expected))"
         )
-        # A page's total, read from the per-user counts the triggers keep (migration 0002).
-        total = """(
-SELECT CASE WHEN :completed::boolean IS NULL THEN total WHEN :completed THEN completed
-            ELSE total - completed END
-FROM task_counts WHERE user_id = :owner)"""
-        # A page is an index range scan of (user_id[, completed], created_at DESC, id DESC),
-        # resumed after a keyset position when there is one, its rows carrying the filtered
-        # total: no page scans more than it returns, apart from the rows an OFFSET skips. One
-        # statement per (filter, keyset) pair rather than `:x IS NULL OR ...`, so each keeps a
-        # plan that uses its index.
-        self.pages = {
-            (by_completed, keyset): Statement.compile(
-                f"""{self._select}, coalesce({total}, 0) AS total
-FROM tasks WHERE user_id = :owner
-{"AND completed = :completed" if by_completed else ""}
-{"AND (created_at, id) < (:after_created_at, :after_id)" if keyset else ""}
-ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"""
-            )
-            for by_completed in (False, True)
-            for keyset in (False, True)
-        }
-        self.count = Statement.compile(f"SELECT coalesce({total}, 0)")
+        self._pages: dict[tuple[frozenset[str], bool], Statement] = {}
+        self._counts: dict[frozenset[str], Statement] = {}
         self.get = Statement.compile(f"{self._select} FROM tasks {where_owned}")
         self.insert = Statement.compile(
             f"INSERT INTO tasks (user_id, {written}) VALUES (:owner, {values}) " + self._returning
@@ -200,6 +223,33 @@ UPDATE task_sync SET purged_seq = greatest(purged_seq, (SELECT max(change_seq) F
 WHERE user_id = :owner AND EXISTS (SELECT FROM purged)"""
         )
 
+    def page(self, conditions: frozenset[str], keyset: bool) -> Statement:
+        """A page of the tasks that meet `conditions` (names of `_CONDITIONS`), newest first,
+        resumed after a keyset position or not, each row carrying the filtered total.
+
+        A page is an index range scan of (user_id[, completed], created_at DESC, id DESC) for
+        the filters those indexes cover, so no page scans more than it returns apart from the
+        rows an OFFSET skips. One statement per (filters, keyset) pair rather than
+        `:x IS NULL OR ...`, so each keeps a plan that uses its index.
+        """
+        statement = self._pages.get((conditions, keyset))
+        if statement is None:
+            statement = self._pages[conditions, keyset] = Statement.compile(
+                f"""{self._select}, coalesce({_total(conditions)}, 0) AS total
+FROM tasks WHERE user_id = :owner{_where(conditions)}
+{"AND (created_at, id) < (:after_created_at, :after_id)" if keyset else ""}
+ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"""
+            )
+        return statement
+
+    def count(self, conditions: frozenset[str]) -> Statement:
+        statement = self._counts.get(conditions)
+        if statement is None:
+            statement = self._counts[conditions] = Statement.compile(
+                f"SELECT coalesce({_total(conditions)}, 0)"
+            )
+        return statement
+
     def patch(self, fields: Iterable[str]) -> Statement:
         """The UPDATE of exactly `fields`, one statement per combination a client sends (each
         prepared once per connection), so untouched columns are not even mentioned."""
@@ -245,7 +295,7 @@ async def list_tasks(
     db: Database,
     owner: str,
     *,
-    completed: bool | None,
+    keep: TaskFilter,
     limit: int,
     offset: int,
     after: Position | None = None,
@@ -256,15 +306,16 @@ async def list_tasks(
     One row more than the page is read to tell whether there is a next page. A page past the
     end has no row to carry the total: only then a second query reads it.
     """
-    statement = STATEMENTS.pages[completed is not None, after is not None]
+    conditions, values = keep.conditions(), keep.bind()
+    statement = STATEMENTS.page(conditions, after is not None)
     keyset = {} if after is None else {"after_created_at": after[0], "after_id": after[1]}
     rows = await db.fetch(
-        *statement.bind(owner=owner, completed=completed, limit=limit + 1, offset=offset, **keyset)
+        *statement.bind(owner=owner, limit=limit + 1, offset=offset, **values, **keyset)
     )
     if not rows:
         if not (offset or after):
             return [], 0, False
-        total = await db.fetchval(*STATEMENTS.count.bind(owner=owner, completed=completed))
+        total = await db.fetchval(*STATEMENTS.count(conditions).bind(owner=owner, **values))
         return [], total, False
     page = [dict(row) for row in rows[:limit]]
     for task in page:

@@ -15,7 +15,8 @@ export interface paths {
          * List Tasks
          * @description The caller's tasks, newest first; `X-Total-Count` is the filtered total before paging.
          *
-         *     Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor` of the previous page.
+         *     Filters combine (AND). Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor`
+         *     of the previous page (with the same filters).
          */
         get: operations["listTasks"];
         put?: never;
@@ -197,6 +198,13 @@ export interface components {
              * @description Omitted: `false`.
              */
             completed?: boolean;
+            /**
+             * Priority
+             * @description Omitted: `0`.
+             */
+            priority?: number;
+            /** Labels */
+            labels?: string[];
         };
         /**
          * TaskDeleted
@@ -228,6 +236,10 @@ export interface components {
             description?: string | null;
             /** Completed */
             completed?: boolean;
+            /** Priority */
+            priority?: number;
+            /** Labels */
+            labels?: string[];
         };
         /** TaskPublic */
         TaskPublic: {
@@ -251,13 +263,18 @@ export interface components {
              * Format: date-time
              */
             updated_at: string;
+            /** Priority */
+            priority: number;
+            /** Labels */
+            labels: string[];
             /** Version */
             version: number;
         };
         /**
          * TaskUpdate
-         * @description PUT replaces every writable field: an omitted description becomes null and an omitted
-         *     `completed` becomes false, exactly as if the task were created anew.
+         * @description PUT replaces every writable field: an omitted description becomes null, an omitted
+         *     `completed` false, `priority` 0 and `labels` empty, exactly as if the task were created
+         *     anew.
          * @example {
          *       "completed": true,
          *       "title": "Buy oat milk"
@@ -273,6 +290,13 @@ export interface components {
              * @description Omitted: `false`.
              */
             completed?: boolean;
+            /**
+             * Priority
+             * @description Omitted: `0`.
+             */
+            priority?: number;
+            /** Labels */
+            labels?: string[];
         };
         /**
          * TaskUpserted
@@ -312,6 +336,10 @@ export interface operations {
         parameters: {
             query?: {
                 completed?: boolean;
+                /** @description Only tasks of this priority (0 none … 3 high). */
+                priority?: number;
+                /** @description Only tasks with this label, ignoring case; repeat it for tasks with all of them (`?label=home&label=urgent`). */
+                label?: string[];
                 limit?: number;
                 offset?: number;
                 /** @description Resume after the page that answered this `X-Next-Cursor` (keyset paging: each page costs the same however far into the list it is). Combine with the same `completed` and any `limit`, not with `offset`. */

@@ -7,21 +7,27 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Identity,
     Index,
     Integer,
+    SmallInteger,
     String,
     Text,
     false,
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Field, SQLModel
 
 TITLE_MAX_LENGTH = 255
 DESCRIPTION_MAX_LENGTH = 10_000
+PRIORITY_MAX = 3
+LABELS_MAX = 20
+LABEL_MAX_LENGTH = 50
 
 
 class Task(SQLModel, table=True):
@@ -45,6 +51,9 @@ class Task(SQLModel, table=True):
         ),
         # The change feed: a user's changes after a cursor, in the order they committed.
         Index("ix_tasks_user_id_change_seq", "user_id", "change_seq"),
+        # `?label=`: every one of them, ignoring case (migration 0005's task_label_keys).
+        Index("ix_tasks_label_keys", text("task_label_keys(labels)"), postgresql_using="gin"),
+        CheckConstraint(f"priority BETWEEN 0 AND {PRIORITY_MAX}", name="ck_tasks_priority"),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -61,6 +70,13 @@ class Task(SQLModel, table=True):
     updated_at: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+    priority: int = Field(
+        default=0, sa_column=Column(SmallInteger, nullable=False, server_default=text("0"))
+    )
+    labels: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
     )
     # Set by the triggers of migration 0004 on every write, never by a statement: 1 on insert,
     # +1 on each update (the ETag), and the user's change number of the latest write.

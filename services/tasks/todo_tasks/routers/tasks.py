@@ -20,6 +20,7 @@ from todo_shared.openapi import errors
 from todo_tasks import repository
 from todo_tasks.dependencies import DatabaseDep, OwnerId, OwnerRoute, StateDep
 from todo_tasks.models.idempotency import KEY_MAX_LENGTH
+from todo_tasks.models.task import LABELS_MAX, PRIORITY_MAX
 from todo_tasks.schemas.responses import (
     CONDITIONAL,
     CREATE_RESPONSES,
@@ -27,9 +28,28 @@ from todo_tasks.schemas.responses import (
     LIST_RESPONSES,
     READ_RESPONSES,
 )
-from todo_tasks.schemas.task import TaskComplete, TaskCreate, TaskPatch, TaskPublic, TaskUpdate
+from todo_tasks.schemas.task import (
+    Label,
+    TaskComplete,
+    TaskCreate,
+    TaskPatch,
+    TaskPublic,
+    TaskUpdate,
+)
 from todo_tasks.settings import Settings
 
+PriorityFilter = Annotated[
+    int | None,
+    Query(ge=0, le=PRIORITY_MAX, description="Only tasks of this priority (0 none … 3 high)."),
+]
+LabelFilter = Annotated[
+    list[Label] | None,
+    Query(
+        max_length=LABELS_MAX,
+        description="Only tasks with this label, ignoring case; repeat it for tasks with all "
+        "of them (`?label=home&label=urgent`).",
+    ),
+]
 # Out of range ids are a 400 here rather than an overflow in the database driver.
 TaskId = Annotated[int, Path(gt=0, le=repository.MAX_BIGINT)]
 Cursor = Annotated[
@@ -163,18 +183,22 @@ async def list_tasks(
     owner: OwnerId,
     state: StateDep,
     completed: bool | None = None,
+    priority: PriorityFilter = None,
+    label: LabelFilter = None,
     limit: int | None = None,
     offset: Annotated[int, Query(ge=0, le=repository.MAX_BIGINT)] = 0,
     cursor: Cursor = None,
 ) -> Response:
     """The caller's tasks, newest first; `X-Total-Count` is the filtered total before paging.
 
-    Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor` of the previous page.
+    Filters combine (AND). Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor`
+    of the previous page (with the same filters).
     """
+    keep = repository.TaskFilter(completed, priority, tuple(label or ()))
     page, total, more = await repository.list_tasks(
         state.database,
         owner,
-        completed=completed,
+        keep=keep,
         limit=_page_limit(state.settings, limit),
         offset=offset,
         after=_position(cursor, offset),

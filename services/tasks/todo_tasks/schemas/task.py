@@ -12,10 +12,24 @@ from hashlib import sha256
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
 from typing_extensions import TypedDict
 
-from todo_tasks.models.task import DESCRIPTION_MAX_LENGTH, TITLE_MAX_LENGTH
+from todo_tasks.models.task import (
+    DESCRIPTION_MAX_LENGTH,
+    LABEL_MAX_LENGTH,
+    LABELS_MAX,
+    PRIORITY_MAX,
+    TITLE_MAX_LENGTH,
+)
 
 
 def _storable(value: str) -> str:
@@ -58,6 +72,37 @@ Description = Annotated[
     AfterValidator(_storable),
 ]
 
+# 0 none, 1 low, 2 medium, 3 high.
+Priority = Annotated[StrictInt, Field(ge=0, le=PRIORITY_MAX)]
+Label = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=LABEL_MAX_LENGTH,
+        json_schema_extra={"pattern": f"^{_NO_NUL}{_NOT_SPACE}{_NO_NUL}$"},
+    ),
+    AfterValidator(_not_blank),
+    AfterValidator(_storable),
+]
+
+
+def _distinct(labels: list[str]) -> list[str]:
+    seen: set[str] = set()
+    for label in labels:
+        key = label.casefold()
+        if key in seen:
+            raise ValueError("must not contain the same label twice (ignoring case)")
+        seen.add(key)
+    return labels
+
+
+# In the order given; a label filter matches them ignoring case.
+Labels = Annotated[
+    list[Label],
+    Field(max_length=LABELS_MAX, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_distinct),
+]
+
 
 class _Body(BaseModel):
     # Unknown fields (an `id` or `user_id`, say) are ignored: the owner comes from the token.
@@ -85,6 +130,8 @@ class TaskBase(_Body):
     title: Title
     description: Description | None = None
     completed: StrictBool = False
+    priority: Priority = 0
+    labels: Labels = Field(default_factory=list)
 
 
 class TaskCreate(TaskBase):
@@ -104,8 +151,9 @@ class TaskCreate(TaskBase):
 
 
 class TaskUpdate(TaskBase):
-    """PUT replaces every writable field: an omitted description becomes null and an omitted
-    `completed` becomes false, exactly as if the task were created anew."""
+    """PUT replaces every writable field: an omitted description becomes null, an omitted
+    `completed` false, `priority` 0 and `labels` empty, exactly as if the task were created
+    anew."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -123,8 +171,10 @@ class TaskPatch(_Body):
     title: Title | None = OMITTABLE
     description: Description | None = None
     completed: StrictBool | None = OMITTABLE
+    priority: Priority | None = OMITTABLE
+    labels: Labels | None = OMITTABLE
 
-    _no_nulls = field_validator("title", "completed")(_refuse_null)
+    _no_nulls = field_validator("title", "completed", "priority", "labels")(_refuse_null)
 
 
 class TaskComplete(_Body):
@@ -148,6 +198,8 @@ class TaskPublic(TypedDict):
     completed: bool
     created_at: datetime
     updated_at: datetime
+    priority: int
+    labels: list[str]
     # 1 when created, +1 with every change (set by the database on every write): the ETag.
     version: int
 
