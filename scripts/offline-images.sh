@@ -5,7 +5,8 @@
 #
 # If the official images can be pulled, they are used (PYTHON_IMAGE=python:3.12-slim,
 # POSTGRES_IMAGE=postgres:17, REDIS_IMAGE=redis:7, NGINX_IMAGE=nginx:1.27,
-# NODE_IMAGE=node:22-bookworm-slim). Without a
+# NODE_IMAGE=node:22-bookworm-slim, and the monitoring profile's PROMETHEUS_IMAGE,
+# NGINX_EXPORTER_IMAGE, POSTGRES_EXPORTER_IMAGE, REDIS_EXPORTER_IMAGE). Without a
 # registry, local equivalents are built from Debian packages: one base rootfs made with
 # debootstrap (carrying the host's CA bundle, so TLS through an intercepting proxy works
 # inside builds), and small Dockerfiles under docker/offline/. Each image is labelled with
@@ -24,22 +25,33 @@ suite=bookworm
 log() { printf 'offline-images: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-names=(PYTHON POSTGRES REDIS NGINX NODE)
+names=(PYTHON POSTGRES REDIS NGINX NODE PROMETHEUS NGINX_EXPORTER POSTGRES_EXPORTER REDIS_EXPORTER)
 declare -A official=(
     [PYTHON]=python:3.12-slim
     [POSTGRES]=postgres:17
     [REDIS]=redis:7
     [NGINX]=nginx:1.27
     [NODE]=node:22-bookworm-slim
+    [PROMETHEUS]=prom/prometheus:v2.55.1
+    [NGINX_EXPORTER]=nginx/nginx-prometheus-exporter:1.3.0
+    [POSTGRES_EXPORTER]=prometheuscommunity/postgres-exporter:v0.16.0
+    [REDIS_EXPORTER]=oliver006/redis_exporter:v1.66.0
 )
+# The four monitoring images are one local image (docker/offline/prometheus), built once.
 declare -A local_tag=(
     [PYTHON]=$prefix/python:3.11
     [POSTGRES]=$prefix/postgres:15
     [REDIS]=$prefix/redis:7
     [NGINX]=$prefix/nginx:1.22
     [NODE]=$prefix/node:22
+    [PROMETHEUS]=$prefix/prometheus:2.42
+    [NGINX_EXPORTER]=$prefix/prometheus:2.42
+    [POSTGRES_EXPORTER]=$prefix/prometheus:2.42
+    [REDIS_EXPORTER]=$prefix/prometheus:2.42
 )
-declare -A recipe=([PYTHON]=python [POSTGRES]=postgres [REDIS]=redis [NGINX]=nginx [NODE]=node)
+declare -A recipe=([PYTHON]=python [POSTGRES]=postgres [REDIS]=redis [NGINX]=nginx [NODE]=node
+    [PROMETHEUS]=prometheus [NGINX_EXPORTER]=prometheus [POSTGRES_EXPORTER]=prometheus
+    [REDIS_EXPORTER]=prometheus)
 
 print_exports() { # $1: official|local
     local name

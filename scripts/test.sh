@@ -14,6 +14,9 @@ export TESTCONTAINERS_RYUK_DISABLED=true
 # The Kubernetes manifests are rendered with kubectl's kustomize (client only, no cluster).
 KUBECTL="$(bash scripts/ensure-kubectl.sh)"
 export KUBECTL
+# The Prometheus rules are tested with promtool (unpacked from Debian's prometheus package).
+PROMTOOL="$(bash scripts/ensure-promtool.sh)"
+export PROMTOOL
 uv sync --quiet
 # tests/test_openapi.py runs the TypeScript client's own generator and compiler.
 if [ ! -d clients/typescript/node_modules ]; then

@@ -13,6 +13,7 @@
 # - labels this node todo.postgres=true and todo.edge=true when no node has those labels
 #   (PostgreSQL stays on the node of its volume; the proxy publishes PROXY_PORT there);
 # - names each config after a hash of its file, so a changed file rolls the services.
+# MONITORING=1 deploys deploy/swarm/monitoring.yml too, as the stack STACK-monitoring.
 # Then it waits (up to DEPLOY_WAIT seconds, default 300) until every service has its tasks.
 # The other variables of docker-compose.yml (image names, settings) are read the same way.
 set -euo pipefail
@@ -86,12 +87,21 @@ ENTRYPOINT_CONFIG_HASH="$(config_hash deploy/swarm/entrypoint.sh)"
 POSTGRES_INIT_CONFIG_HASH="$(config_hash docker/postgres-init/01-databases.sql)"
 PROXY_TEMPLATE_CONFIG_HASH="$(config_hash proxy/templates/default.conf.template)"
 PROXY_UPSTREAMS_CONFIG_HASH="$(config_hash proxy/entrypoint.d/40-todo-upstreams.sh)"
+PROXY_STATUS_CONFIG_HASH="$(config_hash proxy/templates/status.conf.template)"
+PROMETHEUS_CONFIG_HASH="$(config_hash monitoring/prometheus/prometheus.yml)"
+PROMETHEUS_RULES_CONFIG_HASH="$(config_hash monitoring/prometheus/rules.yml)"
 export ENTRYPOINT_CONFIG_HASH POSTGRES_INIT_CONFIG_HASH PROXY_TEMPLATE_CONFIG_HASH \
-    PROXY_UPSTREAMS_CONFIG_HASH
+    PROXY_UPSTREAMS_CONFIG_HASH PROXY_STATUS_CONFIG_HASH PROMETHEUS_CONFIG_HASH \
+    PROMETHEUS_RULES_CONFIG_HASH
 
 # Without a registry the image names cannot be resolved to digests: use them as they are.
 docker stack deploy --prune --resolve-image "${RESOLVE_IMAGE:-never}" \
     -c deploy/swarm/stack.yml "$stack"
+if [ "${MONITORING:-0}" = 1 ]; then
+    # Prometheus and the exporters, a stack of their own on this one's network.
+    STACK_NETWORK="${stack}_default" docker stack deploy --prune \
+        --resolve-image "${RESOLVE_IMAGE:-never}" -c deploy/swarm/monitoring.yml "$stack-monitoring"
+fi
 
 deadline=$((SECONDS + ${DEPLOY_WAIT:-300}))
 while :; do

@@ -190,6 +190,34 @@ async def test_probes_ask_routes_the_app_serves_on_its_port(manifests: list[Mani
     assert probed == 6  # three probes on each of the two Deployments
 
 
+def test_pods_announce_their_metrics_port_which_nothing_routes(manifests: list[Manifest]) -> None:
+    """Each service pod names its METRICS_PORT in the prometheus.io annotations a pod-discovering
+    Prometheus follows; no Service (so no Ingress) reaches that port."""
+    announced = 0
+    for workload, spec in pod_specs(manifests):
+        containers = [c for c in spec["containers"] if service_of(c)]
+        if not containers or workload["kind"] != "Deployment":
+            continue
+        (container,) = containers
+        settings = SETTINGS[service_of(container)]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        assert ports["metrics"] == settings.model_fields["metrics_port"].default
+        env = {e["name"] for e in container.get("env", [])}
+        assert "METRICS_PORT" not in env  # the image's, as the annotation says
+        annotations = workload["spec"]["template"]["metadata"]["annotations"]
+        assert annotations == {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(ports["metrics"]),
+            "prometheus.io/path": "/metrics",
+        }
+        announced += 1
+    assert announced == 2
+    for service in of_kind(manifests, "Service"):
+        for port in service["spec"]["ports"]:
+            assert port["targetPort"] != "metrics", service["metadata"]["name"]
+            assert port.get("port") != 9000, service["metadata"]["name"]
+
+
 def _frontend_container(manifests: list[Manifest]) -> Manifest:
     containers = named(manifests, "Deployment", "frontend")["spec"]["template"]["spec"]
     assert len(containers["containers"]) == 1

@@ -126,6 +126,7 @@ def test_postgres_stays_with_its_volume_and_the_proxy_uses_host_ports(
     assert proxy["deploy"]["placement"]["constraints"] == ["node.labels.todo.edge == true"]
     assert [c["target"] for c in proxy["configs"]] == [
         "/etc/nginx/templates/default.conf.template",
+        "/etc/nginx/templates/status.conf.template",
         "/docker-entrypoint.d/40-todo-upstreams.sh",
     ]
     assert proxy["environment"]["FRONTEND_URL"] == "http://frontend:3000"
@@ -138,6 +139,7 @@ def test_configs_are_the_repository_files(stack: dict[str, Any]) -> None:
         "postgres_init": ROOT / "docker" / "postgres-init" / "01-databases.sql",
         "proxy_template": ROOT / "proxy" / "templates" / "default.conf.template",
         "proxy_upstreams": ROOT / "proxy" / "entrypoint.d" / "40-todo-upstreams.sh",
+        "proxy_status_template": ROOT / "proxy" / "templates" / "status.conf.template",
     }
     assert all(path.is_file() for path in files.values())
 
@@ -259,3 +261,47 @@ def test_the_entrypoint_passes_sigterm_on_and_exits_with_the_program(tmp_path: P
         assert process.wait(timeout=30) == 7
     finally:
         process.kill()
+
+
+@pytest.fixture(scope="module")
+def monitoring() -> dict[str, Any]:
+    result = subprocess.run(
+        ["docker", "stack", "config", "-c", str(SWARM_DIR / "monitoring.yml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")},
+    )
+    assert result.returncode == 0, result.stderr
+    document: dict[str, Any] = yaml.safe_load(result.stdout)
+    return document
+
+
+def test_the_monitoring_stack_is_compose_s_profile_on_the_main_stack_s_network(
+    monitoring: dict[str, Any],
+) -> None:
+    """The same images, entrypoints and Prometheus files as compose's `monitoring` profile,
+    on the network of the stack it watches, publishing nothing, every service dnsrr."""
+    compose = _raw(ROOT / "docker-compose.yml")["services"]
+    services = monitoring["services"]
+    watched = {name for name, spec in compose.items() if "monitoring" in spec.get("profiles", ())}
+    assert set(services) == watched
+    raw = _raw(SWARM_DIR / "monitoring.yml")["services"]
+    for name, service in services.items():
+        assert raw[name]["image"] == compose[name]["image"], name
+        assert service["entrypoint"] == compose[name]["entrypoint"], name
+        assert "ports" not in service, name
+        assert service["deploy"]["endpoint_mode"] == "dnsrr", name
+    assert monitoring["networks"]["default"] == {"external": True, "name": "todo_default"}
+    files = {name: Path(config["file"]) for name, config in monitoring["configs"].items()}
+    assert files == {
+        "prometheus_config": ROOT / "monitoring" / "prometheus" / "prometheus.yml",
+        "prometheus_rules": ROOT / "monitoring" / "prometheus" / "rules.yml",
+    }
+    targets = {c["target"] for c in services["prometheus"]["configs"]}
+    assert targets == {"/etc/prometheus/prometheus.yml", "/etc/prometheus/rules.yml"}
+    # The exporter reads the stack's PostgreSQL password from its secret, never from a value.
+    exporter = services["postgres-exporter"]
+    assert exporter["environment"]["DATA_SOURCE_PASS_FILE"] == "/run/secrets/postgres_password"
+    assert [s["source"] for s in exporter["secrets"]] == ["postgres_password"]

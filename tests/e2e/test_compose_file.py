@@ -21,7 +21,8 @@ ISSUER_SHORTHAND = {"JWKS_URL", "JWT_ISSUER", "JWT_AUDIENCE"}
 
 
 def _compose() -> dict[str, Any]:
-    """The file as compose reads it (anchors merged), variables left as written."""
+    """The file as compose reads it (anchors merged, every profile's services included),
+    variables left as written."""
     output = subprocess.run(
         [
             "docker",
@@ -53,7 +54,16 @@ def test_every_setting_is_passed_through(service: str, settings: type[BaseSettin
         assert str(value).startswith(f"${{{name}:-") or name == "DATABASE_URL", name
 
 
-def test_only_the_proxy_publishes_a_port() -> None:
+def test_only_the_proxy_and_prometheus_publish_a_port_on_127_0_0_1() -> None:
+    """The proxy, and in the `monitoring` profile Prometheus's UI on a port of its own; the
+    services' metrics ports, nginx's stub_status (8081) and the exporters stay inside the
+    stack's network."""
     services = _compose()["services"]
-    assert [name for name, spec in services.items() if "ports" in spec] == ["proxy"]
-    assert services["proxy"]["ports"] == ["127.0.0.1:${PROXY_PORT:-8080}:80"]
+    published = {name: spec["ports"] for name, spec in services.items() if "ports" in spec}
+    assert published == {
+        "proxy": ["127.0.0.1:${PROXY_PORT:-8080}:80"],
+        "prometheus": ["127.0.0.1:${PROMETHEUS_PORT:-9090}:9090"],
+    }
+    monitoring = {name for name, spec in services.items() if "profiles" in spec}
+    assert monitoring == {"prometheus", "nginx-exporter", "postgres-exporter", "redis-exporter"}
+    assert all(services[name]["profiles"] == ["monitoring"] for name in monitoring)
