@@ -15,10 +15,23 @@ after a 502, a 503 or a transport error, as a browser resends a request whose co
 closed unanswered and as the front end's client retries a create. Per step it prints the
 requests sent, the errors seen on a first attempt, the requests that still failed (any
 unexpected status or transport error, after that one retry), and the acknowledged writes
-that cannot be read back. At the end every user's tasks are listed: each acknowledged write
-must be there exactly once, and no create may have made two tasks. Exit status 0 only when
-no request failed, no write was lost or duplicated, and auth and tasks had replicas on more
-than one node in every step.
+that cannot be read back. The load goes on while a step's writes are checked, so each step's
+figures run from the end of the one before (a last row has those of the last checks): every
+request, write and event counts in exactly one row. At the end every user's tasks are
+listed: each acknowledged write must be there exactly once, and no create may have made two
+tasks.
+
+Every user also holds a live event stream (`GET /api/{user}/events`) through the proxy from
+before the load starts to after it ends, as a client of the API should: when a stream ends
+(its token expired: the auth service's tokens live ACCESS_TOKEN_TTL_SECONDS here; its
+replica went away) or breaks, it reconnects with `Last-Event-ID`, with a fresh token when
+its own has expired or is refused. Per step it prints the change events received, the
+reconnections, and the step's acknowledged writes (creates and PATCHes, each with the
+version it answered) that the stream had not delivered at that version (or a later one)
+within STREAM_CATCH_UP_SECONDS; at the end, the tasks rebuilt from each stream's events
+must equal the user's tasks as listed (ids and versions). Exit status 0 only when no
+request failed, no write was lost, duplicated or missed by a stream, and auth and tasks had
+replicas on more than one node in every step.
 
 Environment: SWARM_TEST_PORT (default 18080) is the 127.0.0.1 port of the proxy;
 SWARM_TEST_KEEP=1 leaves the cluster running afterwards (remove it with
@@ -28,9 +41,11 @@ SWARM_TEST_KEEP=1 leaves the cluster running afterwards (remove it with
 from __future__ import annotations
 
 import asyncio
+import base64
 import collections
 import contextlib
 import itertools
+import json
 import os
 import random
 import shutil
@@ -39,7 +54,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -69,6 +84,16 @@ RETRY_PAUSE_SECONDS = 0.5
 # How often the web user's token is renewed (Better Auth's tokens live 15 minutes).
 WEB_TOKEN_RENEW_SECONDS = 60.0
 CONVERGE_TIMEOUT_SECONDS = 240.0
+# The auth service's token lifetime in this test (900 s by default): short enough that each
+# of its users' streams ends by expiry, and resumes with a fresh token, a few times a run.
+ACCESS_TOKEN_TTL_SECONDS = 120
+# A stream that says nothing for this long (three keep-alives missed) is dropped and resumed.
+STREAM_READ_TIMEOUT_SECONDS = 45.0
+# A token this close to its expiry is renewed before a stream is opened with it.
+STREAM_TOKEN_MARGIN_SECONDS = 10.0
+# How long the streams may take to deliver a step's writes (a reconnection after a 429 waits
+# its Retry-After, 30 s) before the ones still missing count as missed.
+STREAM_CATCH_UP_SECONDS = 60.0
 # Rounds of the kill step (SIGKILL a tasks and an auth replica, wait until replaced).
 KILL_ROUNDS = 3
 # Engines in containers without --privileged (see docs/deploy.md).
@@ -250,6 +275,10 @@ class Tally:
     failed: int = 0  # requests that failed in the end
     reasons: collections.Counter[str] = field(default_factory=collections.Counter)
     written: list[tuple[User, str]] = field(default_factory=list)
+    # Every acknowledged write (create or PATCH): its user, task id and the version it answered.
+    changes: list[tuple[User, int, int]] = field(default_factory=list)
+    events: int = 0  # change events the streams received
+    reconnects: int = 0  # streams opened again after one ended or broke
 
 
 def _route(method: str, path: str, user: User | None) -> str:
@@ -358,17 +387,21 @@ class Load:
             base = f"/api/{user.id}/tasks"
             created = await self.create(user, f"swarm {number}-{iteration}")
             if created is not None:
-                task_id = created.json()["id"]
-                user.tasks.append(task_id)
-                self.tally.written.append((user, task_id))
+                body = created.json()
+                user.tasks.append(body["id"])
+                self.tally.written.append((user, body["id"]))
+                self.tally.changes.append((user, body["id"], body["version"]))
             await asyncio.sleep(PAUSE_SECONDS)
             await self.call("GET", base, 200, user, repeatable=True, params={"limit": 20})
             if user.tasks:
                 task = rng.choice(user.tasks)
                 done = {"completed": True}  # a value, not a toggle: safe to send twice
-                await self.call(
+                patched = await self.call(
                     "PATCH", f"{base}/{task}/complete", 200, user, repeatable=True, json=done
                 )
+                if patched is not None:
+                    body = patched.json()
+                    self.tally.changes.append((user, body["id"], body["version"]))
             await asyncio.sleep(PAUSE_SECONDS)
             if iteration % 4 == 0:  # the issuers: a new token, and the auth service's JWKS
                 await self.renew_token(user)
@@ -477,6 +510,140 @@ async def until_serving(client: httpx.AsyncClient, users: list[User]) -> int:
     return refused
 
 
+# --- live event streams -------------------------------------------------------------------
+
+
+def _expires_at(token: str) -> float:
+    """A JWT's `exp`, read without verifying: only to tell an expired token from a refused
+    one, and to renew it before a stream opens with it."""
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return float(claims["exp"])
+
+
+class Stream:
+    """One user's live event stream, followed as a client of the API should: opened once
+    without `Last-Event-ID` (it starts at the feed's end, given as an id-only block), then,
+    whenever it ends or breaks, opened again after the server's `retry` with the last id
+    received, so that the service replays what was missed. Its events rebuild the user's
+    tasks (id -> version), to be compared with the list the service gives."""
+
+    def __init__(self, client: httpx.AsyncClient, load: Load, user: User) -> None:
+        self.client = client
+        self.load = load
+        self.user = user
+        self.last_id: str | None = None
+        self.tasks: dict[int, int] = {}  # rebuilt from the events: id -> version
+        # The highest version each task reached on the stream, deleted ones included: an
+        # acknowledged write was delivered when its task reached at least its version here.
+        self.seen: dict[int, int] = {}
+        self.retry_seconds = 1.0
+
+    def delivered(self, task_id: int, version: int) -> bool:
+        return self.seen.get(task_id, 0) >= version
+
+    async def follow(self) -> None:
+        """Hold the stream open until cancelled; returns only when the service refuses to
+        resume it (a 400 or 410 for the last id: counted as a failed request)."""
+        refused = False
+        opened = False
+        while True:
+            if opened:
+                self.load.tally.reconnects += 1
+            opened = True
+            user = self.user
+            if refused or _expires_at(user.token) - time.time() < STREAM_TOKEN_MARGIN_SECONDS:
+                await self.load.renew_token(user, now=True)
+            token = user.token
+            headers = {"Authorization": f"Bearer {token}"}
+            if self.last_id is not None:
+                headers["Last-Event-ID"] = self.last_id
+            pause = self.retry_seconds
+            started = time.monotonic()
+            try:
+                async with self.client.stream(
+                    "GET", f"/api/{user.id}/events", headers=headers
+                ) as response:
+                    status = response.status_code
+                    refused = status == 401
+                    if status == 200:
+                        await self.read(response.aiter_lines())
+                        expired = _expires_at(token) <= time.time()
+                        why = "ended, its token expired" if expired else "ended by the service"
+                    elif status in (401, 429, 502, 503):
+                        why = f"answered {status}"
+                        pause = float(response.headers.get("retry-after", pause))
+                    else:
+                        self.load.tally.failed += 1
+                        self.load.tally.reasons[f"GET /api/{{user}}/events, failed: {status}"] += 1
+                        log(f"stream of {user.email}: {status} {(await response.aread())!r}")
+                        return
+            except httpx.HTTPError as error:
+                why = f"broke: {type(error).__name__}"
+            self.load.tally.reasons[f"stream {why}"] += 1
+            log(f"stream of {user.email} {why} after {time.monotonic() - started:.0f}s")
+            await asyncio.sleep(pause)
+
+    async def read(self, lines: AsyncIterator[str]) -> None:
+        """Dispatch each complete block (its fields up to a blank line), as an SSE reader
+        does: a block cut off by a break is dropped, its id with it, so that the resumption
+        starts after the last change applied. (The service writes one `data` line a block.)"""
+        block: dict[str, str] = {}
+        async for line in lines:
+            if line.startswith(":"):
+                continue  # a keep-alive
+            if line:
+                name, _, value = line.partition(":")
+                block[name] = value.removeprefix(" ")
+                continue
+            if "retry" in block:
+                self.retry_seconds = int(block["retry"]) / 1000
+            if block.get("event") == "change" and "data" in block:
+                self.apply(json.loads(block["data"]))
+            if "id" in block:
+                self.last_id = block["id"]
+            block = {}
+
+    def apply(self, change: dict[str, Any]) -> None:
+        task_id, version = change["id"], change["version"]
+        if version <= self.seen.get(task_id, 0):
+            self.load.tally.reasons["stream: a version received again, or after a newer one"] += 1
+        self.seen[task_id] = max(version, self.seen.get(task_id, 0))
+        if change["op"] == "delete":
+            self.tasks.pop(task_id, None)
+        else:
+            self.tasks[task_id] = version
+        self.load.tally.events += 1
+
+
+async def undelivered(streams: dict[str, Stream], changes: list[tuple[User, int, int]]) -> int:
+    """The acknowledged writes the streams have not delivered (at their version, or a later
+    one) once they caught up, or after STREAM_CATCH_UP_SECONDS."""
+    deadline = time.monotonic() + STREAM_CATCH_UP_SECONDS
+    while True:
+        missing = sum(1 for u, t, v in changes if not streams[u.id].delivered(t, v))
+        if missing == 0 or time.monotonic() > deadline:
+            return missing
+        await asyncio.sleep(0.5)
+
+
+async def diverging(load: Load, streams: dict[str, Stream]) -> int:
+    """Tasks whose version as rebuilt from the stream is not the service's (or that only one
+    of the two has), once the streams agree with the lists, or after STREAM_CATCH_UP_SECONDS."""
+    listed = {}
+    for user in load.users:
+        listed[user.id] = {task["id"]: task["version"] for task in await load.list_all(user)}
+    deadline = time.monotonic() + STREAM_CATCH_UP_SECONDS
+    while True:
+        differ = 0
+        for user_id, tasks in listed.items():
+            rebuilt = streams[user_id].tasks
+            differ += sum(tasks.get(t) != rebuilt.get(t) for t in tasks.keys() | rebuilt.keys())
+        if differ == 0 or time.monotonic() > deadline:
+            return differ
+        await asyncio.sleep(0.5)
+
+
 # --- the steps ----------------------------------------------------------------------------
 
 
@@ -491,6 +658,9 @@ class Outcome:
     written: int = 0
     lost: int = 0
     duplicated: int = 0
+    events: int = 0
+    reconnects: int = 0
+    missed: int = 0
     nodes: dict[str, list[str]] = field(default_factory=dict)
     reasons: collections.Counter[str] = field(default_factory=collections.Counter)
     error: str = ""
@@ -586,20 +756,65 @@ def steps(cluster: Cluster) -> Iterator[tuple[str, Callable[[], Awaitable[None]]
 
 async def exercise(cluster: Cluster) -> list[Outcome]:
     limits = httpx.Limits(max_connections=CLIENTS * 2)
-    async with httpx.AsyncClient(
-        base_url=BASE_URL, timeout=REQUEST_TIMEOUT_SECONDS, limits=limits
-    ) as client:
+    # The streams have a client of their own: each holds a connection for as long as it lasts.
+    stream_timeout = httpx.Timeout(REQUEST_TIMEOUT_SECONDS, read=STREAM_READ_TIMEOUT_SECONDS)
+    async with (
+        httpx.AsyncClient(
+            base_url=BASE_URL, timeout=REQUEST_TIMEOUT_SECONDS, limits=limits
+        ) as client,
+        httpx.AsyncClient(base_url=BASE_URL, timeout=stream_timeout) as stream_client,
+    ):
         users = await sign_up(client, 4)
         refused = await until_serving(client, users)
         log(f"tokens of both issuers accepted; {refused} refused on the way")
         load = Load(client, users)
+        streams = {user.id: Stream(stream_client, load, user) for user in users}
+        followers = [asyncio.create_task(stream.follow()) for stream in streams.values()]
+        # Every write must reach a stream that was open before it: start when each has its
+        # starting position.
+        deadline = time.monotonic() + 60
+        while any(stream.last_id is None for stream in streams.values()):
+            if time.monotonic() > deadline or any(f.done() for f in followers):
+                raise RuntimeError("the event streams did not open")
+            await asyncio.sleep(0.2)
+        since = time.monotonic()
+
+        async def close(name: str, error: str = "") -> Outcome:
+            """The figures since the last close, its writes checked; what happens from here on
+            (these checks take a while, under load) counts in the next one."""
+            nonlocal since
+            tally, load.tally = load.tally, Tally()
+            seconds, since = time.monotonic() - since, time.monotonic()
+            lost = await load.lost(tally.written)
+            missed = await undelivered(streams, tally.changes)
+            outcome = Outcome(
+                name=name,
+                seconds=seconds,
+                sent=tally.sent,
+                first_errors=tally.first_errors,
+                retried=tally.retried,
+                failed=tally.failed,
+                written=len(tally.written),
+                lost=lost,
+                events=tally.events,
+                reconnects=tally.reconnects,
+                missed=missed,
+                nodes={s: cluster.tasks_by_node(s) for s in ("auth", "tasks")},
+                reasons=tally.reasons,
+                error=error,
+            )
+            log(
+                f"  sent {outcome.sent}, first-attempt errors {outcome.first_errors}, "
+                f"failed {outcome.failed}, lost {lost}, stream events {outcome.events}, "
+                f"reconnects {outcome.reconnects}, missed {missed} {error}"
+            )
+            return outcome
+
         clients = [asyncio.create_task(load.client_loop(n)) for n in range(CLIENTS)]
         outcomes = []
         try:
             for name, action in steps(cluster):
                 log(f"step: {name}")
-                load.tally = tally = Tally()
-                started = time.monotonic()
                 error = ""
                 try:
                     await action()
@@ -612,37 +827,33 @@ async def exercise(cluster: Cluster) -> list[Outcome]:
                     await asyncio.sleep(5)
                 except Exception as exc:  # reported with the figures
                     error = f"{type(exc).__name__}: {exc}"
-                load.tally = Tally()
-                outcome = Outcome(
-                    name=name,
-                    seconds=time.monotonic() - started,
-                    sent=tally.sent,
-                    first_errors=tally.first_errors,
-                    retried=tally.retried,
-                    failed=tally.failed,
-                    written=len(tally.written),
-                    lost=await load.lost(tally.written),
-                    nodes={s: cluster.tasks_by_node(s) for s in ("auth", "tasks")},
-                    reasons=tally.reasons,
-                    error=error,
-                )
-                outcomes.append(outcome)
-                log(
-                    f"  sent {outcome.sent}, first-attempt errors {outcome.first_errors}, "
-                    f"failed {outcome.failed}, lost {outcome.lost} {error}"
-                )
+                outcomes.append(await close(name, error))
                 if error:
                     break
         finally:
             load.stopping = True
             await asyncio.gather(*clients, return_exceptions=True)
+        outcomes.append(await close("the last checks, until the load stops"))
         acknowledged, missing, duplicated = await load.audit()
+        diverged = await diverging(load, streams)
+        for follower in followers:
+            if follower.done():
+                follower.result()  # a stream that stopped by a bug: raise it here
+            follower.cancel()
+        await asyncio.gather(*followers, return_exceptions=True)
+        tally = load.tally
         outcomes.append(
             Outcome(
                 name="every user's tasks, listed at the end",
+                sent=tally.sent,
+                failed=tally.failed,
                 written=acknowledged,
                 lost=missing,
                 duplicated=duplicated,
+                events=tally.events,
+                reconnects=tally.reconnects,
+                missed=diverged,
+                reasons=tally.reasons,
             )
         )
     return outcomes
@@ -651,7 +862,8 @@ async def exercise(cluster: Cluster) -> list[Outcome]:
 def report(outcomes: list[Outcome]) -> bool:
     print(
         f"\n{'step':38} {'seconds':>7} {'sent':>6} {'1st err':>7} {'failed':>6} {'writes':>6}"
-        f" {'lost':>4} {'dup':>3}  nodes of auth / tasks"
+        f" {'lost':>4} {'dup':>3} {'events':>6} {'reconn':>6} {'missed':>6}"
+        "  nodes of auth / tasks"
     )
     ok = True
     for o in outcomes:
@@ -660,17 +872,21 @@ def report(outcomes: list[Outcome]) -> bool:
         )
         print(
             f"{o.name:38} {o.seconds:>7.0f} {o.sent:>6} {o.first_errors:>7} {o.failed:>6}"
-            f" {o.written:>6} {o.lost:>4} {o.duplicated:>3}  {spread}"
+            f" {o.written:>6} {o.lost:>4} {o.duplicated:>3} {o.events:>6} {o.reconnects:>6}"
+            f" {o.missed:>6}  {spread}"
         )
-        for reason, count in o.reasons.most_common(6):
+        for reason, count in o.reasons.most_common(10):
             print(f"    {count} x {reason}")
         if o.retried:
             print(f"    {o.retried} request(s) sent a second time")
         if o.error:
             print(f"    step failed: {o.error}")
         ok = ok and not o.error and o.failed == 0 and o.lost == 0 and o.duplicated == 0
+        ok = ok and o.missed == 0
         ok = ok and all(len(set(nodes)) > 1 for nodes in o.nodes.values())
-    verdict = "PASS (0 failed, 0 lost, 0 duplicated, replicas on several nodes)"
+    verdict = (
+        "PASS (0 failed, 0 lost, 0 duplicated, 0 missed by the streams, replicas on several nodes)"
+    )
     print("\nresult:", verdict if ok else "FAIL")
     return ok
 
@@ -755,6 +971,7 @@ def deploy(cluster: Cluster) -> None:
         "LOGIN_IP_LIMIT": "0",
         "LOGIN_EMAIL_LIMIT": "0",
         "BCRYPT_ROUNDS": "4",
+        "ACCESS_TOKEN_TTL_SECONDS": str(ACCESS_TOKEN_TTL_SECONDS),
         "WEB_CONCURRENCY": "1",
     }
     subprocess.run(
