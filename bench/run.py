@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import itertools
 import json
 import math
@@ -17,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,12 +27,14 @@ from pathlib import Path
 import bcrypt
 import httpx
 
-from bench import infra, seed
+from bench import fanout, infra, seed
 from bench.load import LoadResult, ensure_wrk, run_wrk
 from bench.report import Row, render
 from tests.support.limits import RATE_LIMITS_OFF
 from tests.support.ports import free_port
 from todo_shared.settings import VerifierSettings
+from todo_tasks.repository import FeedPosition
+from todo_tasks.settings import Settings as TasksSettings
 
 JWKS_PATH = "/api/auth/jwks"  # what the tasks service's JWKS_URL points at; only it uses it
 AUDIENCE = "todo-bench"
@@ -42,6 +46,15 @@ PROXY_VS_DIRECT = 0.9
 BIG_USER_P50_VS_SMALL = 2.0
 STORM_P99_VS_IDLE = 3.0
 SIGNUP_VS_BCRYPT = 0.8
+FEED_LONG_VS_SHORT = 1.2  # the cost (time) of a page after a long history, against a short one
+FANOUT_P99_MS = 250.0
+
+FEED_SHORT_CHANGES = 100  # the short history the long one is compared with
+FEED_TAIL = 50  # the page: the last changes of either history (the same in both), in one read
+STREAMS_PER_USER = int(TasksSettings.model_fields["event_streams_per_user"].default)
+
+# A load at the given seconds (None: the row's), as `Bench.tasks_load` runs it.
+Load = Callable[[float | None], Awaitable[LoadResult]]
 
 
 def usable_cores() -> int:
@@ -54,6 +67,9 @@ class Config:
     tasks_per_user: int = 50
     big_user_tasks: int = 100_000
     callers: int = 100
+    feed_changes: int = 100_000
+    streams: int = 1000
+    fanout_rate: float = 20.0
     seconds: float = 10.0
     warmup_seconds: float = 2.0
     rounds: int = 3
@@ -81,6 +97,13 @@ def parse_args(argv: list[str] | None) -> Config:
     parser.add_argument("--tasks-per-user", type=int, help="seeded tasks per user (50)")
     parser.add_argument("--big-user-tasks", type=int, help="tasks of the one big user (100000)")
     parser.add_argument("--callers", type=int, help="users who log in; the load rotates (100)")
+    parser.add_argument(
+        "--feed-changes", type=int, help="changes in the long change-feed history (100000)"
+    )
+    parser.add_argument("--streams", type=int, help="open event streams, live fan-out (1000)")
+    parser.add_argument(
+        "--fanout-rate", type=float, help="writes per second while the streams are open (20)"
+    )
     parser.add_argument("--seconds", type=float, help="duration of each row (10)")
     parser.add_argument("--warmup", type=float, dest="warmup_seconds", help="per server (2)")
     parser.add_argument("--connections", type=int, help="wrk connections, task rows (32)")
@@ -106,6 +129,9 @@ def parse_args(argv: list[str] | None) -> Config:
             tasks_per_user=5,
             big_user_tasks=200,
             callers=5,
+            feed_changes=1000,
+            streams=20,
+            fanout_rate=10.0,
             seconds=2.0,
             warmup_seconds=0.0,
             rounds=1,
@@ -124,6 +150,15 @@ def parse_args(argv: list[str] | None) -> Config:
             setattr(config, name, value)
     if config.callers > config.users:
         parser.error("--callers cannot exceed --users")
+    if math.ceil(config.streams / config.callers) > STREAMS_PER_USER:
+        parser.error(
+            f"--streams over --callers is more than EVENT_STREAMS_PER_USER ({STREAMS_PER_USER})"
+            " streams a user"
+        )
+    if config.streams < 4:
+        parser.error("--streams must be at least 4")
+    if config.feed_changes < FEED_TAIL:
+        parser.error(f"--feed-changes must be at least {FEED_TAIL}")
     return config
 
 
@@ -199,6 +234,7 @@ class Bench:
         self.emails_path = workdir / "emails.tsv"
         self.big_user_path = workdir / "big-user.tsv"  # the one caller of the big-user rows
         self.idle_list: LoadResult | None = None  # the last GET list row: the storm's baseline
+        self.callers: list[seed.Caller] = []
 
     # -- servers ---------------------------------------------------------------------------
 
@@ -221,7 +257,7 @@ class Bench:
             self.auth_port,
         )
 
-    def start_tasks(self, workers: int) -> infra.Server:
+    def start_tasks(self, workers: int, name: str = "tasks") -> infra.Server:
         env = {
             **self.common_env,
             "DATABASE_URL": self.databases.tasks_url,
@@ -230,8 +266,8 @@ class Bench:
             "WEB_CONCURRENCY": str(workers),
         }
         port = free_port()
-        log = self.workdir / f"tasks-{workers}w.log"
-        return infra.Server("tasks", infra.service_command("tasks"), env, log, port)
+        log = self.workdir / f"{name}-{workers}w.log"
+        return infra.Server(name, infra.service_command("tasks"), env, log, port)
 
     def start_ceiling(self, workers: int, jwks: str) -> infra.Server:
         env = {
@@ -279,9 +315,15 @@ class Bench:
             threads=self.config.wrk_threads,
         )
 
-    async def warm(self, server: infra.Server | infra.Proxy, mode: str = "list") -> None:
-        if self.config.warmup_seconds > 0:
-            await self.tasks_load(server, mode, self.config.warmup_seconds)
+    def load(
+        self,
+        server: infra.Server | infra.Proxy,
+        mode: str = "list",
+        *,
+        callers: Path | None = None,
+        query: str = "?limit=20",
+    ) -> Load:
+        return functools.partial(self.tasks_load, server, mode, callers=callers, query=query)
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -296,8 +338,8 @@ class Bench:
             stack.callback(lambda: tasks.stop())
             await tasks.wait_ready("/readyz")
 
-            *users, big_user = await seed.seed_users(
-                self.databases.auth_url, config.users + 1, password_hash
+            *users, big_user, long_feed, short_feed = await seed.seed_users(
+                self.databases.auth_url, config.users + 3, password_hash
             )
             newest = await seed.seed_tasks(
                 self.databases.tasks_url, [uid for uid, _ in users], config.tasks_per_user
@@ -305,11 +347,20 @@ class Bench:
             newest |= await seed.seed_tasks(
                 self.databases.tasks_url, [big_user[0]], config.big_user_tasks
             )
+            for (user_id, _), changes in (
+                (long_feed, config.feed_changes),
+                (short_feed, FEED_SHORT_CHANGES),
+            ):
+                newest[user_id] = await seed.seed_history(
+                    self.databases.tasks_url, user_id, changes, FEED_TAIL
+                )
             await seed.quiesce([self.databases.auth_url, self.databases.tasks_url])
-            callers = await seed.log_in(auth.base_url, users[: config.callers], newest)
-            seed.write_data_files(callers, self.callers_path, self.emails_path)
-            big = await seed.log_in(auth.base_url, [big_user], newest)
-            seed.write_data_files(big, self.big_user_path, self.workdir / "big-email.tsv")
+            self.callers = await seed.log_in(auth.base_url, users[: config.callers], newest)
+            seed.write_data_files(self.callers, self.callers_path, self.emails_path)
+            big, long_caller, short_caller = await seed.log_in(
+                auth.base_url, [big_user, long_feed, short_feed], newest
+            )
+            seed.write_data_files([big], self.big_user_path, self.workdir / "big-email.tsv")
             async with httpx.AsyncClient(base_url=auth.base_url) as client:
                 jwks = (await client.get("/.well-known/jwks.json")).raise_for_status().text
 
@@ -324,36 +375,36 @@ class Bench:
                 await self.versus_ceiling(tasks, workers, jwks, writes=writes)
 
             await self.proxy_row(auth, tasks)
-            await self.big_user_rows(tasks, big[0])
+            await self.big_user_rows(tasks, big)
+            await self.feed_rows(tasks, long_caller, short_caller)
             await self.storm(auth, tasks)
             await self.task_rows(tasks)
+            await self.fanout_rows()
             await self.bcrypt_rows(auth)
             elapsed = time.monotonic() - started
         self.jwks_row(auth.log_path, elapsed)
 
     async def alternate(
-        self,
-        ours: infra.Server | infra.Proxy,
-        theirs: infra.Server | infra.Proxy,
-        mode: str = "list",
+        self, ours: Load, theirs: Load, *, cost: bool = False
     ) -> tuple[LoadResult, LoadResult, str]:
-        """The `mode` load on `theirs` then on `ours`, `rounds` times: both sides combined, and
-        each round's ratio.
+        """`theirs` then `ours`, `rounds` times: both sides combined, and each round's ratio of
+        throughputs (ours to theirs), or with `cost` of the time a request takes (the inverse).
 
         On two shared cores one 10 s row can run 20% faster or slower than the next for no
         reason of its own: a throughput ratio of a single pair of rows says as much about that
         drift as about the two servers, so the pairs alternate and the ratio is of totals.
         """
-        await self.warm(theirs, mode)
-        await self.warm(ours, mode)
+        if self.config.warmup_seconds > 0:
+            await theirs(self.config.warmup_seconds)
+            await ours(self.config.warmup_seconds)
         their_runs: list[LoadResult] = []
         our_runs: list[LoadResult] = []
         for _ in range(self.config.rounds):
-            their_runs.append(await self.tasks_load(theirs, mode))
-            our_runs.append(await self.tasks_load(ours, mode))
+            their_runs.append(await theirs(None))
+            our_runs.append(await ours(None))
+        pairs = [(b, a) if cost else (a, b) for a, b in zip(our_runs, their_runs, strict=True)]
         rounds = " ".join(
-            f"{one.rps / other.rps if other.rps else 0.0:.2f}"
-            for one, other in zip(our_runs, their_runs, strict=True)
+            f"{one.rps / other.rps if other.rps else 0.0:.2f}" for one, other in pairs
         )
         return LoadResult.combined(our_runs), LoadResult.combined(their_runs), rounds
 
@@ -373,7 +424,9 @@ class Bench:
             # Any answer means the pool is up (uvicorn serves after the lifespan started).
             await ceiling.wait_ready("/api/-/tasks", status=401, timeout_seconds=30)
             for mode, ours_name, theirs_name, target in loads:
-                ours, theirs, rounds = await self.alternate(tasks, ceiling, mode)
+                ours, theirs, rounds = await self.alternate(
+                    self.load(tasks, mode), self.load(ceiling, mode)
+                )
                 self.ratio_rows(
                     (ours_name, ours),
                     (theirs_name, theirs),
@@ -398,7 +451,7 @@ class Bench:
         proxy = infra.Proxy(template_path, port, upstreams)
         try:
             await proxy.wait_ready()
-            proxied, direct, rounds = await self.alternate(proxy, tasks)
+            proxied, direct, rounds = await self.alternate(self.load(proxy), self.load(tasks))
         finally:
             proxy.stop()
         self.ratio_rows(
@@ -471,6 +524,54 @@ class Bench:
                 )
             )
 
+    async def feed_rows(self, tasks: infra.Server, long: seed.Caller, short: seed.Caller) -> None:
+        """One page of the change feed, from `FEED_TAIL` changes before its end to the end,
+        after a long history and after a short one, measured alternating and compared by the
+        time a request takes. Both histories end with the same changes, so the two pages
+        hold the same changes (checked) and differ only in what lies behind them.
+
+        The cursor is the one the service gives a reader whose last page ended at that change,
+        encoded as the service encodes it.
+        """
+        loads: list[Load] = []
+        pages = []
+        async with httpx.AsyncClient(base_url=tasks.base_url) as client:
+            for caller, changes in (
+                (long, self.config.feed_changes),
+                (short, FEED_SHORT_CHANGES),
+            ):
+                cursor = FeedPosition(changes - FEED_TAIL, FeedPosition.now()).encode()
+                query = f"?since={cursor}&limit={FEED_TAIL}"
+                page = await client.get(
+                    f"/api/{caller.user_id}/changes{query}",
+                    headers={"Authorization": f"Bearer {caller.token}"},
+                )
+                changed = page.raise_for_status().json()["changes"]
+                pages.append([(change["op"], change["version"]) for change in changed])
+                path = self.workdir / f"feed-{changes}.tsv"
+                seed.write_data_files([caller], path, self.workdir / f"feed-{changes}-email.tsv")
+                loads.append(self.load(tasks, "changes", callers=path, query=query))
+        if not pages[0] or pages[0] != pages[1]:
+            raise RuntimeError(f"the two histories' last pages differ: {pages}")
+        ours, theirs, rounds = await self.alternate(*loads, cost=True)
+        ratio = theirs.rps / ours.rps if ours.rps else math.inf
+        note = f"rounds {rounds}" if self.config.rounds > 1 else "1 round"
+        workers, conns = self.config.production_workers, self.config.connections
+        self.rows.append(
+            Row(
+                f"change feed page after {self.config.feed_changes:,} changes",
+                ours,
+                workers,
+                conns,
+                compared=f"{ratio:.2f}x the time after {FEED_SHORT_CHANGES} ({note})",
+                target=f"<= {FEED_LONG_VS_SHORT:g}x",
+                passed=ratio <= FEED_LONG_VS_SHORT,
+            )
+        )
+        self.rows.append(
+            Row(f"  after {FEED_SHORT_CHANGES} changes, alternating", theirs, workers, conns)
+        )
+
     async def storm(self, auth: infra.Server, tasks: infra.Server) -> None:
         storm_conns = self.config.storm_connections
         signups, listing = await asyncio.gather(
@@ -499,6 +600,60 @@ class Bench:
         for name, mode in (("GET one", "one"), ("PATCH complete", "complete")):
             result = await self.tasks_load(tasks, mode)
             self.rows.append(Row(name, result, workers, self.config.connections))
+
+    async def fanout_rows(self) -> None:
+        """Live updates across replicas: `streams` event streams over two tasks replicas that
+        together run the production worker count, writes through the first, and the time to
+        each write's events on the other replica's streams (and, beside it, on the first's).
+        """
+        config = self.config
+        total = config.production_workers
+        split = [max(1, total // 2), max(1, total - total // 2)]
+        replicas: list[infra.Server] = []
+        try:
+            for index, workers in enumerate(split, 1):
+                replicas.append(self.start_tasks(workers, f"tasks-replica{index}"))
+            # Started together, as a deployment starts its replicas (migrations allow it).
+            await asyncio.gather(*(replica.wait_ready("/readyz") for replica in replicas))
+            found = await fanout.measure(
+                [replica.base_url for replica in replicas],
+                [replica.process.pid for replica in replicas],  # each its own process group
+                self.callers,
+                streams=config.streams,
+                rate=config.fanout_rate,
+                seconds=config.seconds,
+            )
+        finally:
+            for replica in replicas:
+                replica.stop()
+        after = found.kib_per_stream(found.rss_after)
+        opened = found.kib_per_stream(found.rss_open)
+        workers = sum(split)
+        other = found.other
+        self.rows.append(
+            Row(
+                "live fan-out to the other replica",
+                other,
+                workers,
+                found.streams,
+                compared=f"{found.users} users on {len(split)} replicas, {found.writes} writes"
+                f" via replica 1; RSS {after:.0f} KiB a stream ({opened:.0f} before the writes)",
+                target=f"p99 <= {FANOUT_P99_MS:g} ms",
+                passed=other.errors == 0 and other.p99_ms <= FANOUT_P99_MS,
+                value=after,
+            )
+        )
+        self.rows.append(
+            Row(
+                "  to the replica that took the write",
+                found.same,
+                workers,
+                found.streams,
+                compared=f"replicas' CPU {found.open_cpu_seconds:.1f} s opening,"
+                f" {found.write_cpu_seconds:.1f} s from the writes on; the bench's client"
+                f" {found.client_cpu_seconds:.1f} s",
+            )
+        )
 
     async def bcrypt_rows(self, auth: infra.Server) -> None:
         # The machine's own rate, measured now: neighbours' load at this moment counts for both.

@@ -31,6 +31,10 @@ LOAD_ROWS = {
     "200-task user: last page by offset",
     "200-task user: completed=true page",
     "200-task user: last page by cursor",
+    "change feed page after 1,000 changes",
+    "  after 100 changes, alternating",
+    "live fan-out to the other replica",
+    "  to the replica that took the write",
 }
 
 
@@ -55,6 +59,9 @@ def test_smoke_run_measures_every_row_without_errors(tmp_path: Path) -> None:
         for number in ("rps", "p50_ms", "p99_ms"):
             assert math.isfinite(row[number]), (name, number)
             assert row[number] > 0, (name, number)
+    # Every write reached every stream of its user on both replicas (errors counts the
+    # events that never came), and the memory the streams hold was read.
+    assert math.isfinite(rows["live fan-out to the other replica"]["value"])
     # The tasks service fetched the JWKS at least once, and the count reached the table.
     assert rows["JWKS fetches, whole run"]["value"] >= 1
     assert "GET list ?limit=20" in completed.stdout

@@ -1,7 +1,7 @@
 -- The tasks service's hot paths, rotating over many users' real tokens.
--- Args: MODE (list | one | create | patch | complete) DATA_FILE [QUERY], where each line of DATA_FILE
--- is "user_id<TAB>access_token<TAB>task_id" (a task that user owns), and QUERY is the list's
--- query string ("?limit=20" unless given).
+-- Args: MODE (list | changes | one | create | patch | complete) DATA_FILE [QUERY], where each line
+-- of DATA_FILE is "user_id<TAB>access_token<TAB>task_id" (a task that user owns), and QUERY is the
+-- query string of the list or of the change feed ("?limit=20" unless given).
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "common.lua")
@@ -14,6 +14,8 @@ local function prepare(mode, user_id, token, task_id, query)
    local base = "/api/" .. user_id .. "/tasks"
    if mode == "list" then
       return wrk.format("GET", base .. query, headers)
+   elseif mode == "changes" then
+      return wrk.format("GET", "/api/" .. user_id .. "/changes" .. query, headers)
    elseif mode == "one" then
       return wrk.format("GET", base .. "/" .. task_id, headers)
    elseif mode == "create" then
