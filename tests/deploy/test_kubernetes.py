@@ -199,7 +199,9 @@ def test_pods_announce_their_metrics_port_which_nothing_routes(manifests: list[M
         if not containers or workload["kind"] != "Deployment":
             continue
         (container,) = containers
-        settings = SETTINGS[service_of(container)]
+        name = service_of(container)
+        assert name is not None
+        settings = SETTINGS[name]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports["metrics"] == settings.model_fields["metrics_port"].default
         env = {e["name"] for e in container.get("env", [])}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import httpx
@@ -79,7 +80,7 @@ def test_the_exporters_reach_what_they_watch(prometheus: httpx.Client) -> None:
         return float(result[0]["value"][1]) if result else None
 
     for query in ("nginx_up", "pg_up", "redis_up"):
-        wait_until(lambda query=query: value(query) == 1, 60, f"{query} == 1")
+        wait_until(partial(lambda q: value(q) == 1, query), 60, f"{query} == 1")
 
 
 def test_requests_through_the_proxy_are_counted_by_route(
