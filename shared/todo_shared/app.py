@@ -11,6 +11,7 @@ from typing import TypeVar
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from opentelemetry.sdk.trace import TracerProvider
 from redis.asyncio import Redis
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -23,6 +24,7 @@ from todo_shared.observability import (
 )
 from todo_shared.openapi import DocumentPatch, install_docs, install_openapi, operation_id
 from todo_shared.settings import ServiceSettings
+from todo_shared.tracing import install_tracing, tracer_provider
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -180,9 +182,12 @@ async def method_not_allowed(request: Request, _: Exception) -> JSONResponse:
 
 
 def _lifespan(
-    settings: ServiceSettings, service_lifespan: ServiceLifespan | None
+    settings: ServiceSettings,
+    service_lifespan: ServiceLifespan | None,
+    tracing: TracerProvider | None,
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Logging and Redis, then the service's own start-up, whose state the app holds."""
+    """Logging and Redis, then the service's own start-up, whose state the app holds; at the
+    end, the spans not sent yet."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -198,6 +203,8 @@ def _lifespan(
                 yield
         finally:
             await redis.aclose()
+            if tracing is not None:
+                tracing.shutdown()
 
     return lifespan
 
@@ -223,6 +230,7 @@ def create_app(
     settings: ServiceSettings,
     *,
     title: str,
+    service_name: str = "todo",
     description: str = "",
     routers: Sequence[APIRouter],
     openapi_url: str = "/openapi.json",
@@ -239,13 +247,18 @@ def create_app(
     The OpenAPI document is served at `openapi_url`, and `docs` (`(path, {name: url})`) is a
     Swagger UI page of those documents, unless `API_DOCS` is off. A browser may send the
     service's own `cors_request_headers` and read its `cors_response_headers`, beside the
-    ones every service has.
+    ones every service has. Spans (OTEL_EXPORTER_OTLP_ENDPOINT) carry `service_name`.
     """
+    tracing = (
+        tracer_provider(service_name, settings.otel_exporter_otlp_endpoint)
+        if settings.otel_exporter_otlp_endpoint
+        else None
+    )
 
     app = FastAPI(
         title=title,
         description=description,
-        lifespan=_lifespan(settings, service_lifespan),
+        lifespan=_lifespan(settings, service_lifespan, tracing),
         openapi_url=openapi_url if settings.api_docs else None,
         docs_url=None,
         redoc_url=None,
@@ -263,6 +276,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         proxies=TrustedProxies(settings.trusted_proxies),
     )
+    install_tracing(app, tracing)  # outside the request log, whose line carries the trace id
     app.include_router(_health_router(readiness_checks or {}, settings.retry_after_seconds))
     for router in routers:
         app.include_router(router)

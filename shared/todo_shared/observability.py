@@ -1,6 +1,6 @@
-"""JSON logs carrying a request id, and the ASGI middleware every request passes through: the
-client's address, the request log, the request metrics, the 500 of an unhandled error and the
-body limit.
+"""JSON logs carrying a request id (and the trace id), and the ASGI middleware every request
+passes through: the client's address, the request log, the request metrics, the 500 of an
+unhandled error and the body limit.
 
 Pure ASGI rather than BaseHTTPMiddleware: these run on every request of the hot path.
 """
@@ -26,6 +26,8 @@ from todo_shared.metrics import HTTP_LATENCY, HTTP_REQUESTS
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
+# The W3C trace the request belongs to (todo_shared.tracing sets it).
+trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 access_logger = logging.getLogger("todo.access")
 error_logger = logging.getLogger("todo.errors")
 
@@ -51,6 +53,9 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
+        trace_id = trace_id_var.get()
+        if trace_id:
+            entry["trace_id"] = trace_id
         entry.update({k: v for k, v in vars(record).items() if k not in _RESERVED})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)

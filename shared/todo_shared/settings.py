@@ -141,6 +141,12 @@ class ServiceSettings(BaseSettings):
     retry_after_seconds: int = Field(
         default=5, ge=1, description="`Retry-After` sent with 503 while the database is down."
     )
+    otel_exporter_otlp_endpoint: str = Field(
+        default="",
+        description="OpenTelemetry collector (OTLP over HTTP, e.g. `http://collector:4318`) "
+        "to which every request's span is sent, a child of its `traceparent`; empty: no "
+        "spans (log lines still carry the `traceparent`'s `trace_id`).",
+    )
 
     def secrets_to_check(self) -> dict[str, str]:
         """Secrets that must not be placeholders in production; services add their own."""

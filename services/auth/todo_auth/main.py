@@ -57,6 +57,7 @@ def create_auth_app(settings: Settings) -> FastAPI:
     return create_app(
         settings,
         title="Todo auth",
+        service_name="todo-auth",
         description=(
             "Signup, login (an EdDSA-signed JWT access token) and the public keys that verify "
             'it (JWKS). Errors are `{"detail": ...}`: 400 lists the field errors.'

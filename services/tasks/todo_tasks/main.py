@@ -54,6 +54,7 @@ def create_tasks_app(settings: Settings) -> FastAPI:
     return create_app(
         settings,
         title="Todo tasks",
+        service_name="todo-tasks",
         description=(
             "Each user's tasks. Every operation needs a bearer access token (from `POST "
             "/api/auth/login`, or the front end's Better Auth) whose `sub` is the path's "
