@@ -19,6 +19,7 @@ export type LiveState = "connecting" | "live" | "offline";
 
 function reloadShown(client: QueryClient, userId: string): void {
   void client.invalidateQueries({ queryKey: taskKeys.lists(userId) });
+  void client.invalidateQueries({ queryKey: taskKeys.trash(userId) });
   void client.invalidateQueries({ queryKey: taskKeys.counts(userId) });
 }
 

@@ -16,17 +16,22 @@ import {
   type TaskFieldsInput,
   createTask,
   deleteTask,
+  discardTask,
+  emptyTrash,
   readTask,
+  restoreTask,
   setCompleted,
   updateTask,
 } from "@/lib/tasks";
 
 import type { Report } from "./useProblem";
 
-/** Where a change's outcome goes: failures to the banner, successes to the live region. */
+/** Where a change's outcome goes: failures to the banner, successes to the live region, a
+ * delete also to the Undo offer. */
 export interface TaskEvents {
   report: Report;
   announce: (message: string) => void;
+  offerUndo: (task: Task) => void;
 }
 
 /** After any change: a list still loading reloads (its answer may predate the change), the
@@ -42,14 +47,15 @@ function settle(client: QueryClient, userId: string): void {
     });
   }
   void client.invalidateQueries({ queryKey: taskKeys.counts(userId) });
+  void client.invalidateQueries({ queryKey: taskKeys.trash(userId) });
 }
 
 /** The stored task into the lists, so the person sees what they would overwrite. */
-async function showStored(client: QueryClient, userId: string, taskId: number): Promise<void> {
+async function showStored(client: QueryClient, userId: string, seen: Seen): Promise<void> {
   try {
-    applyTask(client, userId, await readTask(userId, taskId), false);
+    applyTask(client, userId, await readTask(userId, seen.id), false);
   } catch (caught) {
-    if (caught instanceof ApiError && caught.status === 404) removeTask(client, userId, taskId);
+    if (caught instanceof ApiError && caught.status === 404) gone(client, userId, seen);
   }
   settle(client, userId);
 }
@@ -59,12 +65,17 @@ export function conflicted(error: unknown): boolean {
   return error instanceof ApiError && error.conflict;
 }
 
+/** A task found deleted since it was seen (its delete came after that version). */
+function gone(client: QueryClient, userId: string, seen: Seen): void {
+  removeTask(client, userId, seen.id, seen.version + 1);
+}
+
 function useTaskMutation<Input, Output>(
   userId: string,
   events: TaskEvents,
   send: (input: Input) => Promise<Output>,
   show: (client: QueryClient, output: Output, input: Input) => string,
-  taskOf?: (input: Input) => number,
+  taskOf?: (input: Input) => Seen,
 ) {
   const client = useQueryClient();
   return useMutation({
@@ -79,7 +90,7 @@ function useTaskMutation<Input, Output>(
         return;
       }
       if (taskOf && caught instanceof ApiError && caught.status === 404) {
-        removeTask(client, userId, taskOf(input));
+        gone(client, userId, taskOf(input));
         settle(client, userId);
       }
       events.report(caught);
@@ -109,7 +120,7 @@ export function useToggleTask(userId: string, events: TaskEvents) {
       applyTask(client, userId, task, false);
       return `“${task.title}” marked ${task.completed ? "complete" : "active"}.`;
     },
-    (input) => input.seen.id,
+    (input) => input.seen,
   );
 }
 
@@ -122,7 +133,7 @@ export function useSaveTask(userId: string, events: TaskEvents) {
       applyTask(client, userId, task, false);
       return `Saved “${task.title}”.`;
     },
-    (input) => input.seen.id,
+    (input) => input.seen,
   );
 }
 
@@ -134,9 +145,45 @@ export function useDeleteTask(userId: string, events: TaskEvents) {
       await deleteTask(userId, task);
     },
     (client, _done: void, task: Task) => {
-      removeTask(client, userId, task.id);
+      gone(client, userId, task);
+      events.offerUndo(task);
       return `Deleted “${task.title}”.`;
     },
-    (task) => task.id,
+    (task) => task,
+  );
+}
+
+/** A task back from the trash: into the lists (their reload places it), out of the trash. */
+export function useRestoreTask(userId: string, events: TaskEvents) {
+  return useTaskMutation(
+    userId,
+    events,
+    (task: Task) => restoreTask(userId, task.id),
+    (client, task: Task) => {
+      applyTask(client, userId, task, false);
+      // Its place is by when it was made: the shown list reloads to put it there.
+      void client.invalidateQueries({ queryKey: taskKeys.lists(userId) });
+      return `Restored “${task.title}”.`;
+    },
+  );
+}
+
+export function useDiscardTask(userId: string, events: TaskEvents) {
+  return useTaskMutation(
+    userId,
+    events,
+    async (task: Task) => {
+      await discardTask(userId, task.id);
+    },
+    (_client, _done: void, task: Task) => `Deleted “${task.title}” for good.`,
+  );
+}
+
+export function useEmptyTrash(userId: string, events: TaskEvents) {
+  return useTaskMutation(
+    userId,
+    events,
+    () => emptyTrash(userId),
+    () => "The trash is empty.",
   );
 }

@@ -14,6 +14,7 @@ import {
   type View,
   countTasks,
   listTasks,
+  listTrash,
   sameLabel,
 } from "./tasks";
 
@@ -25,7 +26,18 @@ export const taskKeys = {
   list: (userId: string, view: View) =>
     ["tasks", userId, "list", view.filter, view.label ?? ""] as const,
   counts: (userId: string) => ["tasks", userId, "counts"] as const,
+  trash: (userId: string) => ["tasks", userId, "trash"] as const,
 };
+
+/** The trash's pages, latest deleted first. */
+export function trashQuery(userId: string) {
+  return infiniteQueryOptions({
+    queryKey: taskKeys.trash(userId),
+    queryFn: ({ pageParam }) => listTrash(userId, pageParam),
+    initialPageParam: null as string | null,
+    getNextPageParam: (last: TaskPage) => last.next,
+  });
+}
 
 /** A view's pages, newest first, each after the cursor of the one before. */
 export function taskListQuery(userId: string, view: View) {
@@ -89,6 +101,7 @@ function edited(pages: TaskPages, edit: Edit, first: Edit = edit): TaskPages {
 
 /** A task the service answered: placed in (or taken out of) each loaded list it concerns. */
 export function applyTask(client: QueryClient, userId: string, task: Task, isNew: boolean): void {
+  deleted.delete(task.id); // the service's answer is the task as it is now (restored, say)
   for (const view of loadedViews(client, userId)) {
     client.setQueryData<TaskPages>(taskKeys.list(userId, view), (pages) => {
       if (!pages) return pages;
@@ -105,13 +118,19 @@ export function applyTask(client: QueryClient, userId: string, task: Task, isNew
   }
 }
 
-/** Tasks this page saw deleted: a streamed upsert that predates the delete must not bring one
- * back (a task id is never reused). */
-const deleted = new Set<number>();
+/** Tasks this page saw deleted, with the version of the delete when known: a streamed upsert
+ * older than the delete must not bring one back; a restore (a later version) does. */
+const deleted = new Map<number, number>();
 
 /** A task that is gone (deleted here or elsewhere): out of every loaded list. */
-export function removeTask(client: QueryClient, userId: string, taskId: number): void {
-  deleted.add(taskId);
+export function removeTask(
+  client: QueryClient,
+  userId: string,
+  taskId: number,
+  /** The delete's version (the task's last one + 1), at least. */
+  version: number,
+): void {
+  deleted.set(taskId, Math.max(version, deleted.get(taskId) ?? 0));
   for (const view of loadedViews(client, userId)) {
     client.setQueryData<TaskPages>(taskKeys.list(userId, view), (pages) =>
       pages ? edited(pages, (tasks) => tasks.filter((shown) => shown.id !== taskId)) : pages,
@@ -138,10 +157,11 @@ export function applyChange(client: QueryClient, userId: string, change: TaskCha
   const shown = shownVersion(client, userId, change.id);
   if (shown !== null && shown >= change.version) return false;
   if (change.op === "delete") {
-    removeTask(client, userId, change.id);
+    removeTask(client, userId, change.id, change.version);
     return true;
   }
-  if (deleted.has(change.id)) return false;
+  if ((deleted.get(change.id) ?? 0) >= change.version) return false;
+  deleted.delete(change.id);
   const task = change.task;
   for (const view of loadedViews(client, userId)) {
     client.setQueryData<TaskPages>(taskKeys.list(userId, view), (pages) => {

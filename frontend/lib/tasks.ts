@@ -274,6 +274,47 @@ export async function deleteTask(userId: string, seen: Seen): Promise<void> {
   );
 }
 
+/** A page of the trash, latest deleted first. */
+export async function listTrash(userId: string, cursor: string | null): Promise<TaskPage> {
+  const requestedAt = Date.now();
+  const { data, response } = await call(() =>
+    api().GET("/api/{user_id}/trash", {
+      params: {
+        path: { user_id: userId },
+        query: { limit: PAGE_SIZE, ...(cursor === null ? {} : { cursor }) },
+      },
+    }),
+  );
+  return {
+    tasks: data,
+    total: Number(response.headers.get("X-Total-Count") ?? data.length),
+    next: response.headers.get("X-Next-Cursor"),
+    requestedAt,
+  };
+}
+
+/** The task back from the trash, as it was (a 404 ApiError if it is no longer there). */
+export async function restoreTask(userId: string, taskId: number): Promise<Task> {
+  const { data } = await call(() =>
+    api().POST("/api/{user_id}/tasks/{task_id}/restore", {
+      params: { path: { user_id: userId, task_id: taskId } },
+    }),
+  );
+  return data;
+}
+
+export async function discardTask(userId: string, taskId: number): Promise<void> {
+  await call(() =>
+    api().DELETE("/api/{user_id}/trash/{task_id}", {
+      params: { path: { user_id: userId, task_id: taskId } },
+    }),
+  );
+}
+
+export async function emptyTrash(userId: string): Promise<void> {
+  await call(() => api().DELETE("/api/{user_id}/trash", { params: { path: { user_id: userId } } }));
+}
+
 /** Field errors from a 400, keyed by field name, for the inputs' own messages. */
 export function fieldErrors(caught: unknown): Record<string, string> {
   return caught instanceof ApiError ? caught.fields : {};

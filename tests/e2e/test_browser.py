@@ -805,3 +805,44 @@ def test_priority_and_labels_are_set_shown_and_narrow_the_list(
         ("Call mum", 1, ["family"])
     ]
     page.context.close()
+
+
+def test_a_delete_can_be_undone_and_the_trash_restores_and_empties(
+    browser: Browser, stack: Stack
+) -> None:
+    """On a phone: Undo right after a delete brings the task back in its place; the Trash
+    lists what was deleted, latest first, restores one, and empties after a confirmation."""
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    for title in ("Alpha", "Bravo", "Charlie"):
+        _add(page, title)
+    page.get_by_role("button", name="Delete “Bravo”").click()
+    _expect_titles(page, ["Charlie", "Alpha"])
+    expect(page.locator(".undo")).to_contain_text("Deleted “Bravo”.")
+    page.locator(".undo").get_by_role("button", name="Undo").click()
+    _expect_titles(page, ["Charlie", "Bravo", "Alpha"])
+    _counts(page, 3, 3, 0)
+
+    for title in ("Alpha", "Charlie"):
+        delete = page.get_by_role("button", name=f"Delete “{title}”")
+        delete.click()
+        expect(delete).to_have_count(0)
+    page.get_by_role("button", name="Trash", exact=True).click()
+    expect(page.get_by_role("heading", name="Trash")).to_be_visible()
+    trashed = page.get_by_role("list", name="Deleted tasks").locator(".title")
+    expect(trashed).to_have_text(["Charlie", "Alpha"])
+    assert _serious_violations(page) == []
+    page.get_by_role("button", name="Restore “Alpha”").click()
+    expect(trashed).to_have_text(["Charlie"])
+    page.get_by_role("button", name="Empty trash…").click()
+    expect(page.locator(".confirm")).to_contain_text("Delete 1 task for good?")
+    page.get_by_role("button", name="Empty the trash").click()
+    expect(page.get_by_text("The trash is empty.")).to_be_visible()
+
+    page.get_by_role("button", name=re.compile(r"^All")).click()
+    _expect_titles(page, ["Bravo", "Alpha"])
+    _counts(page, 2, 2, 0)
+    headers = {"Authorization": f"Bearer {_token(page)}"}
+    base = f"{_origin(stack)}/api/{_session_user_id(page)}"
+    assert httpx.get(f"{base}/trash", headers=headers).json() == []
+    page.context.close()

@@ -9,9 +9,11 @@ import { useProblem } from "@/hooks/useProblem";
 import type { TaskEvents } from "@/hooks/useTaskChanges";
 import { useTaskCounts } from "@/hooks/useTaskCounts";
 import { useTaskList } from "@/hooks/useTaskList";
-import type { Filter } from "@/lib/tasks";
+import type { Filter, Task } from "@/lib/tasks";
 
 import { LabelFilter } from "./LabelFilter";
+import { TrashView } from "./TrashView";
+import { UndoBar } from "./UndoBar";
 
 import { NewTaskForm } from "./NewTaskForm";
 import { ProblemBanner } from "./ProblemBanner";
@@ -38,7 +40,9 @@ export function Tasks({
 }) {
   const { problem, report, dismiss } = useProblem(onSignedOut);
   const [status, announce] = useState("");
-  const events = useMemo<TaskEvents>(() => ({ report, announce }), [report]);
+  const [undoable, offerUndo] = useState<Task | null>(null);
+  const [inTrash, setInTrash] = useState(false);
+  const events = useMemo<TaskEvents>(() => ({ report, announce, offerUndo }), [report]);
   const { view, pending, choose } = useFilterSwitch(userId, report);
   const { filter, label } = view;
   const list = useTaskList(userId, view, problem?.transient ?? false);
@@ -74,58 +78,70 @@ export function Tasks({
         shown={filter}
         pending={pending && pending.label === label ? pending.filter : null}
         counts={counts}
-        onChoose={(f, what) => void choose({ filter: f, label }, `${what} tasks`)}
+        inTrash={inTrash}
+        onChoose={(f, what) => {
+          setInTrash(false);
+          void choose({ filter: f, label }, `${what} tasks`);
+        }}
+        onTrash={() => setInTrash(true)}
       />
-      {label !== null ? (
-        <LabelFilter
-          label={label}
-          total={list.loading ? null : list.total}
-          onClear={() =>
-            void choose({ filter, label: null }, `${FILTER_LABELS[filter].toLowerCase()} tasks`)
-          }
-        />
-      ) : null}
-      {list.loading ? (
-        <p role="status" className="muted">
-          Loading tasks…
-        </p>
-      ) : list.tasks.length === 0 ? (
-        <p className="muted empty">
-          {label === null
-            ? EMPTY[filter]
-            : `No ${filter === "all" ? "" : `${FILTER_LABELS[filter].toLowerCase()} `}tasks labelled “${label}”.`}
-        </p>
+      {inTrash ? (
+        <TrashView userId={userId} events={events} />
       ) : (
-        <ul
-          className="tasks"
-          aria-label={`${FILTER_LABELS[filter]} tasks${label === null ? "" : ` labelled ${label}`}`}
-          aria-busy={pending !== null || undefined}
-          onFocus={focus.onFocus}
-          onBlur={focus.onBlur}
-        >
-          {list.tasks.map((task) => (
-            <TaskItem
-              key={task.id}
-              userId={userId}
-              task={task}
-              events={events}
-              onLabel={(chosen) =>
-                void choose({ filter, label: chosen }, `tasks labelled “${chosen}”`)
+        <>
+          {label !== null ? (
+            <LabelFilter
+              label={label}
+              total={list.loading ? null : list.total}
+              onClear={() =>
+                void choose({ filter, label: null }, `${FILTER_LABELS[filter].toLowerCase()} tasks`)
               }
             />
-          ))}
-        </ul>
+          ) : null}
+          {list.loading ? (
+            <p role="status" className="muted">
+              Loading tasks…
+            </p>
+          ) : list.tasks.length === 0 ? (
+            <p className="muted empty">
+              {label === null
+                ? EMPTY[filter]
+                : `No ${filter === "all" ? "" : `${FILTER_LABELS[filter].toLowerCase()} `}tasks labelled “${label}”.`}
+            </p>
+          ) : (
+            <ul
+              className="tasks"
+              aria-label={`${FILTER_LABELS[filter]} tasks${label === null ? "" : ` labelled ${label}`}`}
+              aria-busy={pending !== null || undefined}
+              onFocus={focus.onFocus}
+              onBlur={focus.onBlur}
+            >
+              {list.tasks.map((task) => (
+                <TaskItem
+                  key={task.id}
+                  userId={userId}
+                  task={task}
+                  events={events}
+                  onLabel={(chosen) =>
+                    void choose({ filter, label: chosen }, `tasks labelled “${chosen}”`)
+                  }
+                />
+              ))}
+            </ul>
+          )}
+          {!list.loading && list.hasMore ? (
+            <button
+              type="button"
+              className="secondary more"
+              disabled={list.loadingMore}
+              onClick={list.loadMore}
+            >
+              {list.loadingMore ? "Loading…" : `Load more (${list.total - list.tasks.length} left)`}
+            </button>
+          ) : null}
+        </>
       )}
-      {!list.loading && list.hasMore ? (
-        <button
-          type="button"
-          className="secondary more"
-          disabled={list.loadingMore}
-          onClick={list.loadMore}
-        >
-          {list.loadingMore ? "Loading…" : `Load more (${list.total - list.tasks.length} left)`}
-        </button>
-      ) : null}
+      <UndoBar userId={userId} task={undoable} events={events} onDone={() => offerUndo(null)} />
     </>
   );
 }

@@ -27,7 +27,14 @@ from todo_shared.migrations import migration_lock_id
 from todo_shared.settings import TrustedIssuer
 from todo_tasks.cli import MIGRATIONS_DIR
 from todo_tasks.main import create_tasks_app
-from todo_tasks.models import Task, TaskCount, TaskIdempotencyKey, TaskSync, TaskTombstone
+from todo_tasks.models import (
+    Task,
+    TaskCount,
+    TaskIdempotencyKey,
+    TaskSync,
+    TaskTombstone,
+    TaskTrash,
+)
 from todo_tasks.settings import Settings
 
 
@@ -131,7 +138,7 @@ async def test_cors_lets_the_front_end_send_keys_and_read_paging_headers(
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
     """Alembic sees nothing to generate: the schema the migrations build is the models' schema."""
     metadata = MetaData()  # only this service's tables, whatever else the test run imported
-    for model in (Task, TaskCount, TaskIdempotencyKey, TaskSync, TaskTombstone):
+    for model in (Task, TaskCount, TaskIdempotencyKey, TaskSync, TaskTombstone, TaskTrash):
         SQLModel.metadata.tables[model.__tablename__].to_metadata(metadata)
 
     def differences(connection: Connection) -> list[object]:

@@ -3,6 +3,7 @@ serve` (or `uvicorn --factory todo_tasks.main:app_from_environment`)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +15,8 @@ from todo_shared.db import connector, open_database
 from todo_shared.notify import Notifications
 from todo_shared.openapi import query_parameter
 from todo_shared.tokens import keys_check, verifier_lifespan
-from todo_tasks.routers import changes, events, tasks
+from todo_tasks.purge import purge_periodically
+from todo_tasks.routers import changes, events, tasks, trash
 from todo_tasks.schemas import responses
 from todo_tasks.settings import Settings
 from todo_tasks.state import TasksState
@@ -30,11 +32,12 @@ async def database_check(app: FastAPI) -> str | None:
 def create_tasks_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(redis: Redis) -> AsyncIterator[TasksState]:
-        """The token verifier (keys loaded before the first request), the connection pool and
-        the listener for the live streams."""
+        """The token verifier (keys loaded before the first request), the connection pool,
+        the listener for the live streams and the trash's purge."""
         async with verifier_lifespan(settings, redis) as verifier, open_database(settings) as db:
             notifications = Notifications(connector(settings), "task_changes")
             notifications.start()
+            purging = asyncio.create_task(purge_periodically(db, settings))
             try:
                 yield TasksState(
                     settings=settings,
@@ -49,6 +52,7 @@ def create_tasks_app(settings: Settings) -> FastAPI:
                     ),
                 )
             finally:
+                purging.cancel()
                 await notifications.close()
 
     return create_app(
@@ -60,7 +64,7 @@ def create_tasks_app(settings: Settings) -> FastAPI:
             "/api/auth/login`, or the front end's Better Auth) whose `sub` is the path's "
             '`user_id`. Errors are `{"detail": ...}`: 400 lists the field errors.'
         ),
-        routers=[tasks.router, changes.router, events.router],
+        routers=[tasks.router, trash.router, changes.router, events.router],
         openapi_url="/api/openapi.json",
         # LIST_LIMIT_* are settings, so the document states this deployment's bounds.
         openapi_patches=[

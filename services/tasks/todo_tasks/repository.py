@@ -21,7 +21,7 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 
-from todo_shared.db import Database
+from todo_shared.db import Database, Queries
 from todo_shared.errors import Conflict, ServiceUnavailable
 from todo_shared.sql import Statement
 from todo_tasks.schemas.task import (
@@ -196,7 +196,68 @@ WHERE k.user_id = :owner AND k.key = :key"""
             "UPDATE tasks SET completed = coalesce(:completed, NOT completed), "
             f"updated_at = now() {where_expected} {self._returning}"
         )
-        self.delete = Statement.compile(f"DELETE FROM tasks {where_expected} RETURNING id")
+        # A delete moves the task into the trash, whole, at the delete's version (its
+        # tombstone's, from the delete trigger): one statement, so one transaction.
+        self.delete = Statement.compile(
+            f"""
+WITH gone AS (DELETE FROM tasks {where_expected} RETURNING *)
+INSERT INTO task_trash (user_id, task_id, version, task)
+SELECT user_id, id, version + 1,
+       to_jsonb(gone) - 'change_seq' || jsonb_build_object('version', version + 1)
+FROM gone RETURNING task_id"""
+        )
+        trashed = ", ".join(f"r.{name}" for name in self.returned)
+        # The trash, latest first: each task as it was, in the task's own shape.
+        self.trash_pages = {
+            keyset: Statement.compile(
+                f"""
+SELECT {trashed}, t.trashed_at,
+       (SELECT count(*) FROM task_trash WHERE user_id = :owner) AS total
+FROM task_trash t, jsonb_populate_record(NULL::tasks, t.task) r
+WHERE t.user_id = :owner
+{"AND (t.trashed_at, t.task_id) < (:after_created_at, :after_id)" if keyset else ""}
+ORDER BY t.trashed_at DESC, t.task_id DESC LIMIT :limit"""
+            )
+            for keyset in (False, True)
+        }
+        self.trash_version = Statement.compile(
+            "SELECT version FROM task_trash WHERE user_id = :owner AND task_id = :id"
+        )
+        # Back where it was, with the same id, one version on from the delete.
+        self.restore = Statement.compile(
+            f"""
+WITH back AS (
+    DELETE FROM task_trash
+    WHERE user_id = :owner AND task_id = :id
+      AND (:expected::integer[] IS NULL OR version = ANY(:expected))
+    RETURNING task, version
+)
+INSERT INTO tasks
+SELECT (jsonb_populate_record(NULL::tasks, task || jsonb_build_object(
+    'version', version + 1, 'updated_at', now()))).*
+FROM back {self._returning}"""
+        )
+        self.discard = Statement.compile(
+            "DELETE FROM task_trash WHERE user_id = :owner AND task_id = :id RETURNING task_id"
+        )
+        self.empty_trash = Statement.compile(
+            "WITH emptied AS (DELETE FROM task_trash WHERE user_id = :owner RETURNING 1)"
+            " SELECT count(*) FROM emptied"
+        )
+        self.trash_count = Statement.compile(
+            "SELECT count(*) FROM task_trash WHERE user_id = :owner"
+        )
+        # Anyone's tasks past the retention, a bounded batch at a time (oldest first).
+        self.purge_trash = Statement.compile(
+            """
+WITH purged AS (
+    DELETE FROM task_trash WHERE (user_id, task_id) IN (
+        SELECT user_id, task_id FROM task_trash
+        WHERE trashed_at < now() - :retention::interval
+        ORDER BY trashed_at LIMIT :batch FOR UPDATE SKIP LOCKED)
+    RETURNING 1
+) SELECT count(*) FROM purged"""
+        )
         # The change feed, read in one snapshot: the user's counter, then the tasks and the
         # tombstones numbered after the cursor, each an index range scan in commit order.
         self.sync = Statement.compile(
@@ -275,9 +336,14 @@ def _task(row: Any) -> TaskPublic | None:
 
 
 def encode_cursor(task: TaskPublic) -> str:
-    """The opaque position after `task`: base64url of its created_at (epoch microseconds) and id."""
-    micros = (task["created_at"] - _EPOCH) // timedelta(microseconds=1)
-    return _wrap(f"{micros}.{task['id']}")
+    """The opaque position after `task` in a list newest first."""
+    return encode_position((task["created_at"], task["id"]))
+
+
+def encode_position(after: Position) -> str:
+    """base64url of the position's time (epoch microseconds) and id."""
+    micros = (after[0] - _EPOCH) // timedelta(microseconds=1)
+    return _wrap(f"{micros}.{after[1]}")
 
 
 def decode_cursor(cursor: str) -> Position | None:
@@ -408,6 +474,55 @@ async def delete_task(
     if deleted:
         await db.fetchval(*STATEMENTS.purge.bind(owner=owner, retention=retention))
     return deleted
+
+
+async def list_trash(
+    db: Database, owner: str, *, limit: int, after: Position | None = None
+) -> tuple[list[TaskPublic], int, Position | None]:
+    """A page of the trash, latest first, its size, and the position after the page when more
+    follow."""
+    keyset = {} if after is None else {"after_created_at": after[0], "after_id": after[1]}
+    statement = STATEMENTS.trash_pages[after is not None]
+    rows = await db.fetch(*statement.bind(owner=owner, limit=limit + 1, **keyset))
+    if not rows:
+        total = 0 if after is None else await db.fetchval(*STATEMENTS.trash_count.bind(owner=owner))
+        return [], total, None
+    page = [dict(row) for row in rows[:limit]]
+    last = page[-1]["trashed_at"], page[-1]["id"]
+    for task in page:
+        del task["trashed_at"], task["total"]
+    return cast(list[TaskPublic], page), rows[0]["total"], last if len(rows) > limit else None
+
+
+async def restore_task(
+    db: Database, owner: str, task_id: int, expected: Expected = None
+) -> TaskPublic | None:
+    """The task back from the trash, or None when the trash does not hold it at an expected
+    version."""
+    statement = STATEMENTS.restore.bind(id=task_id, owner=owner, expected=expected)
+    return _task(await db.fetchrow(*statement))
+
+
+async def trashed_version(db: Database, owner: str, task_id: int) -> int | None:
+    version: int | None = await db.fetchval(*STATEMENTS.trash_version.bind(owner=owner, id=task_id))
+    return version
+
+
+async def discard_task(db: Database, owner: str, task_id: int) -> bool:
+    """Delete a trashed task for good."""
+    return await db.fetchval(*STATEMENTS.discard.bind(owner=owner, id=task_id)) is not None
+
+
+async def empty_trash(db: Database, owner: str) -> int:
+    """Delete every trashed task of the caller for good; how many."""
+    emptied: int = await db.fetchval(*STATEMENTS.empty_trash.bind(owner=owner))
+    return emptied
+
+
+async def purge_trash(db: Queries, retention: timedelta, batch: int) -> int:
+    """Delete one batch of anyone's tasks trashed longer than `retention` ago; how many."""
+    purged: int = await db.fetchval(*STATEMENTS.purge_trash.bind(retention=retention, batch=batch))
+    return purged
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,24 @@ class Settings(VerifierSettings):
         "cursor older than this is a 410: start again without one.",
     )
 
+    trash_retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="How long a deleted task stays in the trash, restorable, before it is "
+        "purged for good.",
+    )
+    trash_purge_interval_seconds: float = Field(
+        default=3600,
+        gt=0,
+        description="How often each replica tries the trash's purge (jittered ±50%); one "
+        "replica at a time does it.",
+    )
+    trash_purge_batch: int = Field(
+        default=1000,
+        ge=1,
+        description="Trashed tasks deleted per purge transaction.",
+    )
+
     event_streams_per_user: int = Field(
         default=10,
         ge=1,

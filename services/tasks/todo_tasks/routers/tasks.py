@@ -27,6 +27,7 @@ from todo_tasks.schemas.responses import (
     DELETE_RESPONSES,
     LIST_RESPONSES,
     READ_RESPONSES,
+    RESTORE_RESPONSES,
 )
 from todo_tasks.schemas.task import (
     Label,
@@ -105,7 +106,9 @@ router = APIRouter(
 )
 
 
-def _json(content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    content: Any, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     return Response(orjson.dumps(content), status_code, headers, "application/json")
 
 
@@ -117,7 +120,7 @@ def etag(task: TaskPublic) -> str:
 def _task(
     task: TaskPublic, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    return _json(task, status_code, {**(headers or {}), "ETag": etag(task)})
+    return json_response(task, status_code, {**(headers or {}), "ETag": etag(task)})
 
 
 def _tags(header: str) -> list[str]:
@@ -155,7 +158,7 @@ async def _written(
     raise NotFound
 
 
-def _position(cursor: str | None, offset: int) -> repository.Position | None:
+def position(cursor: str | None, offset: int) -> repository.Position | None:
     """The keyset position `cursor` names; a cursor the service did not write is a 400."""
     if cursor is None:
         return None
@@ -168,7 +171,7 @@ def _position(cursor: str | None, offset: int) -> repository.Position | None:
     return position
 
 
-def _page_limit(settings: Settings, limit: int | None) -> int:
+def page_limit(settings: Settings, limit: int | None) -> int:
     """`limit` within the configured bounds (LIST_LIMIT_DEFAULT, LIST_LIMIT_MAX)."""
     if limit is None:
         return int(settings.list_limit_default)
@@ -199,14 +202,14 @@ async def list_tasks(
         state.database,
         owner,
         keep=keep,
-        limit=_page_limit(state.settings, limit),
+        limit=page_limit(state.settings, limit),
         offset=offset,
-        after=_position(cursor, offset),
+        after=position(cursor, offset),
     )
     headers = {"X-Total-Count": str(total)}
     if more:
         headers["X-Next-Cursor"] = repository.encode_cursor(page[-1])
-    return _json(page, headers=headers)
+    return json_response(page, headers=headers)
 
 
 @router.post(
@@ -287,3 +290,20 @@ async def delete_task(
     ):
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return await _written(db, owner, task_id, None, if_match)
+
+
+@router.post("/{task_id}/restore", response_model=TaskPublic, responses=RESTORE_RESPONSES)
+async def restore_task(
+    owner: OwnerId, db: DatabaseDep, task_id: TaskId, if_match: IfMatch = None
+) -> Response:
+    """Bring the task back from the trash (with `If-Match`, only from that version of it)."""
+    task = await repository.restore_task(db, owner, task_id, expected_versions(if_match))
+    if task is not None:
+        return _task(task)
+    version = await repository.trashed_version(db, owner, task_id)
+    if version is None:
+        raise NotFound("not in the trash")
+    raise PreconditionFailed(
+        "the trashed task is at another version: read the trash again",
+        headers={"ETag": f'"{version}"'},
+    )

@@ -39,7 +39,11 @@ CONDITIONAL: dict[int | str, dict[str, Any]] = {
 }
 CONDITIONAL[412]["headers"] = _ETAG
 DELETE_RESPONSES: dict[int | str, dict[str, Any]] = {
-    204: {"description": "Deleted: the change feed now holds its tombstone."},
+    204: {
+        "description": "Moved to the trash (`POST …/restore` brings it back): it is a 404 "
+        "and out of lists and counts as a deleted task always was; the change feed holds its "
+        "tombstone."
+    },
     **errors(400, 404, 412, s404=_NOT_OWNED, s412=_CHANGED),
 }
 DELETE_RESPONSES[412]["headers"] = _ETAG
@@ -84,6 +88,39 @@ CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
         s409="The `Idempotency-Key` was used with a different body, or the task it "
         "created has been deleted since: nothing was created.",
     ),
+}
+
+_NOT_TRASHED = "The caller's trash holds no such task."
+RESTORE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The task back from the trash, in its place and with its fields, one "
+        "version on from the delete.",
+        "headers": _ETAG,
+    },
+    **errors(400, 404, 412, s404=_NOT_TRASHED, s412=_CHANGED),
+}
+RESTORE_RESPONSES[412]["headers"] = _ETAG
+TRASH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A page of the caller's trash, latest first, each task as it was.",
+        "headers": {
+            "X-Total-Count": header("Tasks in the trash.", {"type": "integer", "minimum": 0}),
+            "X-Next-Cursor": header(
+                "Present when more follow: pass it as `cursor` for the next page.",
+                {"type": "string"},
+                required=False,
+            ),
+        },
+    },
+    **errors(400),
+}
+DISCARD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "Deleted for good."},
+    **errors(400, 404, s404=_NOT_TRASHED),
+}
+EMPTY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "The trash is empty: its tasks are deleted for good."},
+    **errors(400),
 }
 
 CHANGES_RESPONSES: dict[int | str, dict[str, Any]] = {
