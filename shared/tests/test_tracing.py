@@ -19,9 +19,8 @@ from httpx import ASGITransport, AsyncClient
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from todo_shared.app import create_app
-from todo_shared.observability import JsonFormatter
+from todo_shared.observability import JsonFormatter, trace_id_of
 from todo_shared.settings import ServiceSettings
-from todo_shared.tracing import trace_id_of
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 PARENT_ID = "00f067aa0ba902b7"

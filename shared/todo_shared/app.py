@@ -276,7 +276,8 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         proxies=TrustedProxies(settings.trusted_proxies),
     )
-    install_tracing(app, tracing)  # outside the request log, whose line carries the trace id
+    if tracing is not None:
+        install_tracing(app, tracing)
     app.include_router(_health_router(readiness_checks or {}, settings.retry_after_seconds))
     for router in routers:
         app.include_router(router)

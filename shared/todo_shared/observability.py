@@ -122,15 +122,36 @@ async def _send_error(send: Send, error: AppError) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def _request_id(scope: Scope) -> str:
-    """The client's (last well-formed) `X-Request-ID`, else a new one."""
+# version-traceid-parentid-flags, lower-case hex (W3C Trace Context, level 1).
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(?:-.*)?")
+_INVALID_TRACE = "0" * 32
+_INVALID_SPAN = "0" * 16
+
+
+def trace_id_of(traceparent: str) -> str | None:
+    """The trace id of a well-formed `traceparent`, else None (an all-zero id, or version
+    ff, is invalid; a later version may append fields)."""
+    match = _TRACEPARENT.fullmatch(traceparent)
+    if match is None or match[1] == "ff" or (match[1] == "00" and len(traceparent) != 55):
+        return None
+    if match[2] == _INVALID_TRACE or match[3] == _INVALID_SPAN:
+        return None
+    return match[2]
+
+
+def _request_ids(scope: Scope) -> tuple[str, str | None]:
+    """The client's (last well-formed) `X-Request-ID`, else a new one; and the trace id of
+    its `traceparent` (from the client, or nginx), if well-formed. One pass over the headers."""
     request_id = ""
+    trace_id = None
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             candidate: str = value.decode("latin-1")
             if _VALID_REQUEST_ID.fullmatch(candidate):
                 request_id = candidate
-    return request_id or uuid.uuid4().hex
+        elif name == b"traceparent":
+            trace_id = trace_id_of(value.decode("latin-1"))
+    return request_id or uuid.uuid4().hex, trace_id
 
 
 class HttpMiddleware:
@@ -165,12 +186,18 @@ class ClientAddressMiddleware(HttpMiddleware):
 
 class RequestLogMiddleware(HttpMiddleware):
     """The request id in (the client's, or a new one) and out (`X-Request-ID`, and every log
-    line while the request runs), and one access log line per request."""
+    line while the request runs), the trace id in every log line, and one access log line
+    per request.
+
+    The trace id is the `traceparent`'s, unless a span (todo_shared.tracing, outside this)
+    already named the trace: a request without `traceparent` then starts a trace of its own.
+    """
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        request_id = _request_id(scope)
+        request_id, trace_id = _request_ids(scope)
         token = request_id_var.set(request_id)
+        trace_token = None if trace_id_var.get() else trace_id_var.set(trace_id)
         header = (b"x-request-id", request_id.encode())
         status = 500
 
@@ -199,6 +226,8 @@ class RequestLogMiddleware(HttpMiddleware):
                 },
             )
             request_id_var.reset(token)
+            if trace_token is not None:
+                trace_id_var.reset(trace_token)
 
 
 class _RouteMetrics:

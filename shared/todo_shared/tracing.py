@@ -1,15 +1,15 @@
-"""Traces that join up: the W3C `traceparent` a request arrives with (from the client, else
-from nginx, which makes one) names its trace in every log line the request writes
-(`trace_id`), and, when OTEL_EXPORTER_OTLP_ENDPOINT is set, each request is an OpenTelemetry
-span, exported over OTLP/HTTP, a child of that `traceparent`.
+"""OpenTelemetry spans, when OTEL_EXPORTER_OTLP_ENDPOINT is set: each request a server span,
+exported over OTLP/HTTP, the child of the W3C `traceparent` it arrived with (from the client,
+else from nginx, which makes one). The trace id reaches every log line either way
+(`observability.RequestLogMiddleware`, which reads the `traceparent` itself when there is no
+span, in the pass over the headers it makes anyway: off, tracing costs no middleware).
 
-Off (the default), a request costs one look at its headers; on, the SDK's span and its
-batching exporter (a thread per worker, off the request path).
+On, a request costs the SDK's span; its batching exporter is a thread per worker, off the
+request path.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from opentelemetry import trace
@@ -22,42 +22,6 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from todo_shared.observability import UNMATCHED_ROUTE, HttpMiddleware, trace_id_var
-
-# version-traceid-parentid-flags, lower-case hex (W3C Trace Context, level 1).
-_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(?:-.*)?")
-_INVALID_TRACE = "0" * 32
-_INVALID_SPAN = "0" * 16
-
-
-def trace_id_of(traceparent: str) -> str | None:
-    """The trace id of a well-formed `traceparent`, else None (an all-zero id, or version
-    ff, is invalid; a later version may append fields)."""
-    match = _TRACEPARENT.fullmatch(traceparent)
-    if match is None or match[1] == "ff" or (match[1] == "00" and len(traceparent) != 55):
-        return None
-    if match[2] == _INVALID_TRACE or match[3] == _INVALID_SPAN:
-        return None
-    return match[2]
-
-
-def _traceparent(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
-        if name == b"traceparent":
-            header: str = value.decode("latin-1")
-            return header
-    return None
-
-
-class TraceContextMiddleware(HttpMiddleware):
-    """Without an exporter: the incoming trace id, for the log lines."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        header = _traceparent(scope)
-        token = trace_id_var.set(trace_id_of(header) if header else None)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            trace_id_var.reset(token)
 
 
 class _AsgiHeaders(Getter[Scope]):
@@ -122,9 +86,6 @@ def tracer_provider(service_name: str, endpoint: str) -> TracerProvider:
     return provider
 
 
-def install_tracing(app: Any, provider: TracerProvider | None) -> None:
-    """Spans with a provider, else only the trace id for the logs."""
-    if provider is None:
-        app.add_middleware(TraceContextMiddleware)
-    else:
-        app.add_middleware(SpanMiddleware, tracer=provider.get_tracer("todo_shared"))
+def install_tracing(app: Any, provider: TracerProvider) -> None:
+    """A span per request, outside the request log (whose lines carry the span's trace id)."""
+    app.add_middleware(SpanMiddleware, tracer=provider.get_tracer("todo_shared"))
