@@ -82,9 +82,8 @@ def serve_metrics(host: str, port: int, directory: Path) -> None:
     try:
         start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
-        logger.error(
-            "metrics endpoint not started", extra={"port": port, "error": type(exc).__name__}
-        )
+        # Before uvicorn configures logging: the message itself names what happened.
+        logger.error(f"metrics endpoint not started on {host}:{port}: {exc}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
