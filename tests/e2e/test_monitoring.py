@@ -1,6 +1,7 @@
 """The `monitoring` profile on the e2e stack: Prometheus finds every replica by DNS (and
-follows a scale-up), scrapes the exporters of nginx, PostgreSQL and Redis, loads its rules; and
-the metrics are never reachable through the public proxy.
+follows a scale-up), scrapes the exporters of nginx, PostgreSQL and Redis, loads its rules,
+fires ReplicaDown for a replica that stops answering; and the metrics are never reachable
+through the public proxy.
 
 The profile's containers are removed when the module ends (the session's `down` leaves a
 profile it was not given); the tasks service stays at two replicas, as the next module
@@ -10,6 +11,7 @@ profile it was not given); the tasks service stays at two replicas, as the next 
 from __future__ import annotations
 
 import re
+import subprocess
 from collections.abc import Iterator
 from functools import partial
 from typing import Any
@@ -109,6 +111,35 @@ def test_the_rules_are_loaded(prometheus: httpx.Client) -> None:
     }
     rules = (ROOT / "monitoring" / "prometheus" / "rules.yml").read_text()
     assert alerts == set(re.findall(r"- alert: (\w+)", rules))
+
+
+def test_a_paused_replica_fires_replica_down(stack: Stack, prometheus: httpx.Client) -> None:
+    """A fault: one tasks replica stops answering (paused, so Docker's DNS still lists it).
+    ReplicaDown fires for it alone, and ends once it answers again."""
+    paused = stack.container_ids("tasks")[-1]
+    address_of = "--format={{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"
+    address = subprocess.run(
+        ["docker", "inspect", address_of, paused],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    ).stdout.strip()
+
+    def firing() -> list[str]:
+        alerts = prometheus.get("/api/v1/alerts").json()["data"]["alerts"]
+        return [
+            alert["labels"]["instance"]
+            for alert in alerts
+            if alert["labels"]["alertname"] == "ReplicaDown" and alert["state"] == "firing"
+        ]
+
+    subprocess.run(["docker", "pause", paused], check=True, timeout=30)
+    try:
+        assert wait_until(firing, 180, "ReplicaDown firing") == [f"{address}:9000"]
+    finally:
+        subprocess.run(["docker", "unpause", paused], check=True, timeout=30)
+    wait_until(lambda: not firing(), 120, "ReplicaDown to end")
 
 
 @pytest.mark.parametrize(
