@@ -3,13 +3,14 @@ follows a scale-up), scrapes the exporters of nginx, PostgreSQL and Redis, loads
 fires ReplicaDown for a replica that stops answering; and the metrics are never reachable
 through the public proxy.
 
-The profile's containers are removed when the module ends (the session's `down` leaves a
-profile it was not given); the tasks service stays at two replicas, as the next module
+The profile's containers and volume are removed when the module ends (the session's `down`
+leaves a profile it was not given); the tasks service stays at two replicas, as the next module
 (test_operations) scales it anyway.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Iterator
@@ -43,9 +44,10 @@ def prometheus(stack: Stack) -> Iterator[httpx.Client]:
             with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
                 yield client
         finally:
-            stack.run(
-                "--profile", "monitoring", "rm", "--stop", "--force", "--volumes", *MONITORING
-            )
+            stack.run("--profile", "monitoring", "rm", "--stop", "--force", *MONITORING)
+            # The session's `down --volumes` leaves a volume only the profile's services use.
+            volume = f"{os.environ['COMPOSE_PROJECT_NAME']}_prometheus-data"
+            subprocess.run(["docker", "volume", "rm", "--force", volume], check=True, timeout=60)
 
 
 def _targets(prometheus: httpx.Client) -> list[dict[str, Any]]:
