@@ -6,10 +6,10 @@ import type { View } from "@/lib/tasks";
 
 import type { Report } from "./useProblem";
 
-export const ALL_TASKS: View = { filter: "all", label: null };
+export const ALL_TASKS: View = { filter: "all", label: null, order: "newest" };
 
 function same(a: View, b: View): boolean {
-  return a.filter === b.filter && a.label === b.label;
+  return a.filter === b.filter && a.label === b.label && a.order === b.order;
 }
 
 /**

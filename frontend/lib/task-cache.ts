@@ -11,6 +11,7 @@ import {
   type Filter,
   type Task,
   type TaskPage,
+  type Order,
   type View,
   countTasks,
   listTasks,
@@ -24,7 +25,7 @@ export const taskKeys = {
   all: (userId: string) => ["tasks", userId] as const,
   lists: (userId: string) => ["tasks", userId, "list"] as const,
   list: (userId: string, view: View) =>
-    ["tasks", userId, "list", view.filter, view.label ?? ""] as const,
+    ["tasks", userId, "list", view.filter, view.label ?? "", view.order] as const,
   counts: (userId: string) => ["tasks", userId, "counts"] as const,
   trash: (userId: string) => ["tasks", userId, "trash"] as const,
 };
@@ -59,8 +60,15 @@ export function loadedViews(client: QueryClient, userId: string): View[] {
     .getQueryCache()
     .findAll({ queryKey: taskKeys.lists(userId) })
     .map(({ queryKey }) => {
-      const [, , , filter, label] = queryKey as [string, string, string, Filter, string];
-      return { filter, label: label || null };
+      const [, , , filter, label, order] = queryKey as [
+        string,
+        string,
+        string,
+        Filter,
+        string,
+        Order,
+      ];
+      return { filter, label: label || null, order };
     });
 }
 
@@ -103,11 +111,12 @@ function edited(pages: TaskPages, edit: Edit, first: Edit = edit): TaskPages {
 export function applyTask(client: QueryClient, userId: string, task: Task, isNew: boolean): void {
   deleted.delete(task.id); // the service's answer is the task as it is now (restored, say)
   for (const view of loadedViews(client, userId)) {
-    client.setQueryData<TaskPages>(taskKeys.list(userId, view), (pages) => {
+    const queryKey = taskKeys.list(userId, view);
+    client.setQueryData<TaskPages>(queryKey, (pages) => {
       if (!pages) return pages;
       const without: Edit = (tasks) => tasks.filter((shown) => shown.id !== task.id);
       if (!belongs(task, view)) return edited(pages, without);
-      if (isNew)
+      if (isNew && NEW_ON_TOP.has(view.order))
         return edited(
           pages,
           (tasks) => tasks,
@@ -115,8 +124,16 @@ export function applyTask(client: QueryClient, userId: string, task: Task, isNew
         );
       return edited(pages, (tasks) => tasks.map((shown) => (shown.id === task.id ? task : shown)));
     });
+    // Where it goes in an order by what changes (or at the end) only the service says.
+    if ((isNew && !NEW_ON_TOP.has(view.order)) || REORDERED_BY_EDITS.has(view.order)) {
+      void client.invalidateQueries({ queryKey, exact: true });
+    }
   }
 }
+
+/** Orders in which a task just made comes first, and those an edit can move a task in. */
+const NEW_ON_TOP = new Set<Order>(["newest", "updated"]);
+const REORDERED_BY_EDITS = new Set<Order>(["updated", "priority"]);
 
 /** Tasks this page saw deleted, with the version of the delete when known: a streamed upsert
  * older than the delete must not bring one back; a restore (a later version) does. */
@@ -173,7 +190,7 @@ export function applyChange(client: QueryClient, userId: string, change: TaskCha
         return edited(pages, (list) => list.map((other) => (other.id === task.id ? task : other)));
       }
       const newest = tasks[0];
-      if (newest !== undefined && newest.id > task.id) return pages;
+      if (view.order !== "newest" || (newest !== undefined && newest.id > task.id)) return pages;
       return edited(
         pages,
         (list) => list,

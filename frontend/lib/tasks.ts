@@ -12,10 +12,32 @@ export type { Task };
 export type Seen = Pick<Task, "id" | "version">;
 export type Filter = "all" | "active" | "completed";
 
-/** What the list shows: a completion filter, and optionally only the tasks with a label. */
+/** The orders a list can be shown in. */
+export type Order = "newest" | "oldest" | "updated" | "priority";
+
+export const ORDER_LABELS: Record<Order, string> = {
+  newest: "Newest first",
+  oldest: "Oldest first",
+  updated: "Recently changed",
+  priority: "Highest priority",
+};
+
+const ORDER_QUERY: Record<
+  Order,
+  { sort: "created" | "updated" | "priority"; order: "asc" | "desc" }
+> = {
+  newest: { sort: "created", order: "desc" },
+  oldest: { sort: "created", order: "asc" },
+  updated: { sort: "updated", order: "desc" },
+  priority: { sort: "priority", order: "desc" },
+};
+
+/** What the list shows: a completion filter, optionally only the tasks with a label, in an
+ * order. */
 export interface View {
   filter: Filter;
   label: string | null;
+  order: Order;
 }
 
 /** Labels match ignoring case, as the service compares them. */
@@ -179,6 +201,7 @@ export async function listTasks(
           ...(cursor === null ? {} : { cursor }),
           ...(completed === undefined ? {} : { completed }),
           ...(view.label === null ? {} : { label: [view.label] }),
+          ...(view.order === "newest" ? {} : ORDER_QUERY[view.order]),
         },
       },
     }),
@@ -195,7 +218,7 @@ export async function listTasks(
 export async function countTasks(userId: string): Promise<Record<Filter, number>> {
   const filters: Filter[] = ["all", "active", "completed"];
   const pages = await Promise.all(
-    filters.map((filter) => listTasks(userId, { filter, label: null }, null, 1)),
+    filters.map((filter) => listTasks(userId, { filter, label: null, order: "newest" }, null, 1)),
   );
   return { all: pages[0]!.total, active: pages[1]!.total, completed: pages[2]!.total };
 }

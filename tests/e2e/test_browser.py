@@ -782,6 +782,12 @@ def test_priority_and_labels_are_set_shown_and_narrow_the_list(
     assert _serious_violations(page) == []
 
     page.get_by_role("button", name="Show every label").click()
+    page.get_by_role("button", name=re.compile(r"^All")).click()
+    page.get_by_label("Sort").select_option("Highest priority")
+    _expect_titles(page, ["Pay rent", "Call mum", "Buy milk"])
+    page.get_by_label("Sort").select_option("Oldest first")
+    _expect_titles(page, ["Pay rent", "Buy milk", "Call mum"])
+    page.get_by_label("Sort").select_option("Newest first")
     page.get_by_role("button", name="Edit “Call mum”").click()
     labels = page.get_by_label("Labels", exact=True)
     labels.fill("family, Family")

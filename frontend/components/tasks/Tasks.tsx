@@ -9,9 +9,10 @@ import { useProblem } from "@/hooks/useProblem";
 import type { TaskEvents } from "@/hooks/useTaskChanges";
 import { useTaskCounts } from "@/hooks/useTaskCounts";
 import { useTaskList } from "@/hooks/useTaskList";
-import type { Filter, Task } from "@/lib/tasks";
+import { type Filter, ORDER_LABELS, type Task } from "@/lib/tasks";
 
 import { LabelFilter } from "./LabelFilter";
+import { OrderPicker } from "./OrderPicker";
 import { TrashView } from "./TrashView";
 import { UndoBar } from "./UndoBar";
 
@@ -44,7 +45,7 @@ export function Tasks({
   const [inTrash, setInTrash] = useState(false);
   const events = useMemo<TaskEvents>(() => ({ report, announce, offerUndo }), [report]);
   const { view, pending, choose } = useFilterSwitch(userId, report);
-  const { filter, label } = view;
+  const { filter, label, order } = view;
   const list = useTaskList(userId, view, problem?.transient ?? false);
   const counts = useTaskCounts(userId);
   const focus = useFocusHandoff(list.tasks);
@@ -81,10 +82,18 @@ export function Tasks({
         inTrash={inTrash}
         onChoose={(f, what) => {
           setInTrash(false);
-          void choose({ filter: f, label }, `${what} tasks`);
+          void choose({ filter: f, label, order }, `${what} tasks`);
         }}
         onTrash={() => setInTrash(true)}
       />
+      {inTrash ? null : (
+        <OrderPicker
+          order={order}
+          onChoose={(next) =>
+            void choose({ filter, label, order: next }, `tasks ${ORDER_LABELS[next].toLowerCase()}`)
+          }
+        />
+      )}
       {inTrash ? (
         <TrashView userId={userId} events={events} />
       ) : (
@@ -94,7 +103,10 @@ export function Tasks({
               label={label}
               total={list.loading ? null : list.total}
               onClear={() =>
-                void choose({ filter, label: null }, `${FILTER_LABELS[filter].toLowerCase()} tasks`)
+                void choose(
+                  { filter, label: null, order },
+                  `${FILTER_LABELS[filter].toLowerCase()} tasks`,
+                )
               }
             />
           ) : null}
@@ -123,7 +135,7 @@ export function Tasks({
                   task={task}
                   events={events}
                   onLabel={(chosen) =>
-                    void choose({ filter, label: chosen }, `tasks labelled “${chosen}”`)
+                    void choose({ filter, label: chosen, order }, `tasks labelled “${chosen}”`)
                   }
                 />
               ))}

@@ -129,3 +129,57 @@ async def test_bad_filters_are_a_400_naming_the_parameter(
     response = await as_alice.get(f"/api/{alice}/tasks", params=params)
     assert response.status_code == 400
     assert response.json()["detail"][0]["loc"][:2] == ["query", next(iter(params))]
+
+
+async def _walk(client: httpx.AsyncClient, user: str, **params: Any) -> list[str]:
+    """Every title of a list, a page of 2 at a time by cursor."""
+    titles: list[str] = []
+    query: dict[str, Any] = {"limit": 2, **params}
+    while True:
+        response = await client.get(f"/api/{user}/tasks", params=query)
+        assert response.status_code == 200, response.text
+        titles += [task["title"] for task in response.json()]
+        cursor = response.headers.get("x-next-cursor")
+        if cursor is None:
+            return titles
+        query["cursor"] = cursor
+
+
+async def test_every_sort_pages_by_cursor_in_both_directions(
+    as_alice: httpx.AsyncClient, alice: str
+) -> None:
+    for title, priority in (("a", 1), ("b", 3), ("c", 0), ("d", 3), ("e", 1)):
+        await _create(as_alice, alice, title=title, priority=priority)
+    tasks = (await as_alice.get(f"/api/{alice}/tasks")).json()
+    ids = {task["title"]: task["id"] for task in tasks}
+    await as_alice.patch(f"/api/{alice}/tasks/{ids['a']}", json={"description": "touched"})
+    await as_alice.patch(f"/api/{alice}/tasks/{ids['c']}", json={"description": "touched"})
+
+    assert await _walk(as_alice, alice) == ["e", "d", "c", "b", "a"]  # the seed's order
+    assert await _walk(as_alice, alice, sort="created", order="asc") == ["a", "b", "c", "d", "e"]
+    assert await _walk(as_alice, alice, sort="updated") == ["c", "a", "e", "d", "b"]
+    assert await _walk(as_alice, alice, sort="updated", order="asc") == ["b", "d", "e", "a", "c"]
+    # Highest first, ties newer first; ascending reverses both.
+    assert await _walk(as_alice, alice, sort="priority") == ["d", "b", "e", "a", "c"]
+    assert await _walk(as_alice, alice, sort="priority", order="asc") == [
+        "c",
+        "a",
+        "e",
+        "b",
+        "d",
+    ]
+    assert await _walk(as_alice, alice, sort="priority", priority=3) == ["d", "b"]
+
+
+async def test_a_cursor_of_another_order_is_a_400(as_alice: httpx.AsyncClient, alice: str) -> None:
+    for n in range(3):
+        await _create(as_alice, alice, title=f"t{n}")
+    first = await as_alice.get(f"/api/{alice}/tasks", params={"limit": 1, "sort": "priority"})
+    cursor = first.headers["x-next-cursor"]
+    for params in ({}, {"sort": "priority", "order": "asc"}, {"sort": "updated"}):
+        refused = await as_alice.get(f"/api/{alice}/tasks", params={"cursor": cursor, **params})
+        assert refused.status_code == 400, params
+        assert refused.json()["detail"][0]["loc"] == ["query", "cursor"]
+    bad = await as_alice.get(f"/api/{alice}/tasks", params={"sort": "title"})
+    assert bad.status_code == 400
+    assert bad.json()["detail"][0]["loc"] == ["query", "sort"]

@@ -17,7 +17,7 @@ from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel
 
@@ -33,12 +33,12 @@ from todo_tasks.schemas.task import (
     TaskUpserted,
 )
 
-# Where a keyset page resumes: the (created_at, id) of the last task before it.
-Position = tuple[datetime, int]
+# Where a keyset page resumes: the sort's values of the last task before it (see `Sort`).
+Position = tuple[Any, ...]
 
 MAX_BIGINT = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR = re.compile(r"(-?[0-9]{1,19})\.([0-9]{1,19})")
+_CURSOR = re.compile(r"(?:([cup][ad])\.)?(?:([0-3])\.)?(-?[0-9]{1,19})\.([0-9]{1,19})")
 _FEED_CURSOR = re.compile(r"([0-9]{1,19})\.([0-9]{1,12})")
 
 
@@ -98,6 +98,80 @@ def _total(conditions: frozenset[str]) -> str:
     return f"(SELECT count(*) FROM tasks WHERE user_id = :owner{_where(conditions)})"
 
 
+SortKey = Literal["created", "updated", "priority"]
+# Each sort's columns, the last ones breaking ties; every column in the sort's direction.
+_SORT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "created": ("created_at", "id"),
+    "updated": ("updated_at", "id"),
+    "priority": ("priority", "created_at", "id"),
+}
+
+
+@dataclass(frozen=True)
+class Sort:
+    """A list's order and its keyset: `created` descending (newest first) is the seed's.
+
+    Each sort has an index that leads with user_id and holds its columns in its order
+    (migrations 0001 and 0007), so a page, and its continuation after a cursor, is a range
+    scan in either direction.
+    """
+
+    key: SortKey = "created"
+    descending: bool = True
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return _SORT_COLUMNS[self.key]
+
+    def order_by(self) -> str:
+        direction = "DESC" if self.descending else "ASC"
+        return ", ".join(f"{column} {direction}" for column in self.columns)
+
+    def after(self) -> str:
+        """The keyset condition: rows past the cursor's values, in the sort's direction."""
+        columns = ", ".join(self.columns)
+        values = ", ".join(f":after_{column}" for column in self.columns)
+        return f"({columns}) {'<' if self.descending else '>'} ({values})"
+
+    def bind_after(self, after: Position) -> dict[str, Any]:
+        return {f"after_{column}": value for column, value in zip(self.columns, after, strict=True)}
+
+    @property
+    def _code(self) -> str | None:
+        """The cursor's tag; none for the seed's order, whose cursors predate sorting."""
+        if self.key == "created" and self.descending:
+            return None
+        return self.key[0] + ("d" if self.descending else "a")
+
+    def encode(self, task: TaskPublic) -> str:
+        """The opaque position after `task` in this order."""
+        return self.encode_values(tuple(cast(Any, task)[column] for column in self.columns))
+
+    def encode_values(self, after: Position) -> str:
+        *head, moment, task_id = after
+        micros = (moment - _EPOCH) // timedelta(microseconds=1)
+        fields = [self._code] if self._code else []
+        return _wrap(".".join([*fields, *map(str, head), str(micros), str(task_id)]))
+
+    def decode(self, cursor: str) -> Position | None:
+        """The position `encode` wrote for this order, or None (another order's, or not one)."""
+        match = _unwrap(cursor, _CURSOR)
+        if match is None or match[1] != self._code or not 0 < int(match[4]) <= MAX_BIGINT:
+            return None
+        if (match[2] is not None) != (self.key == "priority"):
+            return None
+        try:
+            moment = _EPOCH + timedelta(microseconds=int(match[3]))
+        except OverflowError:
+            return None
+        head = () if match[2] is None else (int(match[2]),)
+        return (*head, moment, int(match[4]))
+
+
+# The seed's order, and the trash's: newest first.
+NEWEST_FIRST = Sort()
+
+
 @dataclass(frozen=True)
 class TaskFilter:
     """The tasks a list shows: every condition given (None or empty: no condition)."""
@@ -146,7 +220,7 @@ class TaskStatements:
         self._where_expected = where_expected = (
             f"{where_owned} AND (:expected::integer[] IS NULL OR version = ANY(:expected))"
         )
-        self._pages: dict[tuple[frozenset[str], bool], Statement] = {}
+        self._pages: dict[tuple[frozenset[str], bool, Sort], Statement] = {}
         self._counts: dict[frozenset[str], Statement] = {}
         self.get = Statement.compile(f"{self._select} FROM tasks {where_owned}")
         self.insert = Statement.compile(
@@ -284,22 +358,23 @@ UPDATE task_sync SET purged_seq = greatest(purged_seq, (SELECT max(change_seq) F
 WHERE user_id = :owner AND EXISTS (SELECT FROM purged)"""
         )
 
-    def page(self, conditions: frozenset[str], keyset: bool) -> Statement:
-        """A page of the tasks that meet `conditions` (names of `_CONDITIONS`), newest first,
-        resumed after a keyset position or not, each row carrying the filtered total.
+    def page(self, conditions: frozenset[str], keyset: bool, sort: Sort) -> Statement:
+        """A page of the tasks that meet `conditions` (names of `_CONDITIONS`) in `sort`'s
+        order, resumed after a keyset position or not, each row carrying the filtered total.
 
-        A page is an index range scan of (user_id[, completed], created_at DESC, id DESC) for
-        the filters those indexes cover, so no page scans more than it returns apart from the
-        rows an OFFSET skips. One statement per (filters, keyset) pair rather than
-        `:x IS NULL OR ...`, so each keeps a plan that uses its index.
+        A page is an index range scan of the sort's index (for the seed's order with
+        `completed`, of (user_id, completed, created_at DESC, id DESC)), so no page scans more
+        than it returns apart from the rows an OFFSET skips or a filter the index does not
+        hold. One statement per (filters, keyset, sort) rather than `:x IS NULL OR ...`, so
+        each keeps a plan that uses its index.
         """
-        statement = self._pages.get((conditions, keyset))
+        statement = self._pages.get((conditions, keyset, sort))
         if statement is None:
-            statement = self._pages[conditions, keyset] = Statement.compile(
+            statement = self._pages[conditions, keyset, sort] = Statement.compile(
                 f"""{self._select}, coalesce({_total(conditions)}, 0) AS total
 FROM tasks WHERE user_id = :owner{_where(conditions)}
-{"AND (created_at, id) < (:after_created_at, :after_id)" if keyset else ""}
-ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"""
+{f"AND {sort.after()}" if keyset else ""}
+ORDER BY {sort.order_by()} LIMIT :limit OFFSET :offset"""
             )
         return statement
 
@@ -335,26 +410,9 @@ def _task(row: Any) -> TaskPublic | None:
     return None if row is None else cast(TaskPublic, dict(row))
 
 
-def encode_cursor(task: TaskPublic) -> str:
-    """The opaque position after `task` in a list newest first."""
-    return encode_position((task["created_at"], task["id"]))
-
-
 def encode_position(after: Position) -> str:
-    """base64url of the position's time (epoch microseconds) and id."""
-    micros = (after[0] - _EPOCH) // timedelta(microseconds=1)
-    return _wrap(f"{micros}.{after[1]}")
-
-
-def decode_cursor(cursor: str) -> Position | None:
-    """The position `encode_cursor` wrote, or None when `cursor` is not one."""
-    match = _unwrap(cursor, _CURSOR)
-    if match is None or not 0 < int(match[2]) <= MAX_BIGINT:
-        return None
-    try:
-        return _EPOCH + timedelta(microseconds=int(match[1])), int(match[2])
-    except OverflowError:
-        return None
+    """The cursor after a (time, id) position: the seed's order's, and the trash's."""
+    return NEWEST_FIRST.encode_values(after)
 
 
 async def list_tasks(
@@ -365,16 +423,17 @@ async def list_tasks(
     limit: int,
     offset: int,
     after: Position | None = None,
+    sort: Sort = NEWEST_FIRST,
 ) -> tuple[list[TaskPublic], int, bool]:
-    """A page, newest first (after `after` when given), the size of the whole filtered set, and
-    whether more rows follow the page.
+    """A page in `sort`'s order (after `after` when given), the size of the whole filtered
+    set, and whether more rows follow the page.
 
     One row more than the page is read to tell whether there is a next page. A page past the
     end has no row to carry the total: only then a second query reads it.
     """
     conditions, values = keep.conditions(), keep.bind()
-    statement = STATEMENTS.page(conditions, after is not None)
-    keyset = {} if after is None else {"after_created_at": after[0], "after_id": after[1]}
+    statement = STATEMENTS.page(conditions, after is not None, sort)
+    keyset = {} if after is None else sort.bind_after(after)
     rows = await db.fetch(
         *statement.bind(owner=owner, limit=limit + 1, offset=offset, **values, **keyset)
     )

@@ -13,10 +13,11 @@ export interface paths {
         };
         /**
          * List Tasks
-         * @description The caller's tasks, newest first; `X-Total-Count` is the filtered total before paging.
+         * @description The caller's tasks, newest first unless `sort`/`order` say otherwise; `X-Total-Count`
+         *     is the filtered total before paging.
          *
          *     Filters combine (AND). Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor`
-         *     of the previous page (with the same filters).
+         *     of the previous page (with the same filters and order).
          */
         get: operations["listTasks"];
         put?: never;
@@ -408,6 +409,10 @@ export interface operations {
                 offset?: number;
                 /** @description Resume after the page that answered this `X-Next-Cursor` (keyset paging: each page costs the same however far into the list it is). Combine with the same `completed` and any `limit`, not with `offset`. */
                 cursor?: string;
+                /** @description `created` (the default), `updated` or `priority` (ties: newer first, or older first with `order=asc`). */
+                sort?: "created" | "updated" | "priority";
+                /** @description `desc` (the default: newest, latest or highest first) or `asc`. */
+                order?: "asc" | "desc";
             };
             header?: never;
             path: {

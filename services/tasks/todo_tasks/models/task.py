@@ -49,6 +49,17 @@ class Task(SQLModel, table=True):
             text("created_at DESC"),
             text("id DESC"),
         ),
+        # `?sort=updated` and `?sort=priority`, each direction (migration 0007).
+        Index(
+            "ix_tasks_user_id_updated_at_id", "user_id", text("updated_at DESC"), text("id DESC")
+        ),
+        Index(
+            "ix_tasks_user_id_priority_created_at_id",
+            "user_id",
+            text("priority DESC"),
+            text("created_at DESC"),
+            text("id DESC"),
+        ),
         # The change feed: a user's changes after a cursor, in the order they committed.
         Index("ix_tasks_user_id_change_seq", "user_id", "change_seq"),
         # `?label=`: every one of them, ignoring case (migration 0005's task_label_keys).

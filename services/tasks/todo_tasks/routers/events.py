@@ -96,7 +96,9 @@ async def _stream(
         return  # the database went away mid-stream: the client reconnects and resumes
     finally:
         metrics.EVENT_STREAMS_OPEN.dec()
-        await state.stream_slots.release(owner, slot)
+        # A client that goes away cancels this generator; shielded, the release still runs
+        # (otherwise the slot would count against the user until it lapses).
+        await asyncio.shield(state.stream_slots.release(owner, slot))
 
 
 @router.get(

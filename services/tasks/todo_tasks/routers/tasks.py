@@ -8,7 +8,7 @@ OpenAPI document, which lists every status a route can answer.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 import orjson
@@ -50,6 +50,17 @@ LabelFilter = Annotated[
         description="Only tasks with this label, ignoring case; repeat it for tasks with all "
         "of them (`?label=home&label=urgent`).",
     ),
+]
+SortParameter = Annotated[
+    repository.SortKey,
+    Query(
+        description="`created` (the default), `updated` or `priority` (ties: newer first, "
+        "or older first with `order=asc`)."
+    ),
+]
+OrderParameter = Annotated[
+    Literal["asc", "desc"],
+    Query(description="`desc` (the default: newest, latest or highest first) or `asc`."),
 ]
 # Out of range ids are a 400 here rather than an overflow in the database driver.
 TaskId = Annotated[int, Path(gt=0, le=repository.MAX_BIGINT)]
@@ -158,14 +169,17 @@ async def _written(
     raise NotFound
 
 
-def position(cursor: str | None, offset: int) -> repository.Position | None:
-    """The keyset position `cursor` names; a cursor the service did not write is a 400."""
+def position(
+    cursor: str | None, offset: int, sort: repository.Sort = repository.NEWEST_FIRST
+) -> repository.Position | None:
+    """The keyset position `cursor` names in `sort`'s order; a cursor the service did not
+    write, or wrote for another order, is a 400."""
     if cursor is None:
         return None
     if offset:
         msg = "offset cannot be combined with cursor"
         raise invalid(("query", "offset"), msg, "cursor_with_offset")
-    position = repository.decode_cursor(cursor)
+    position = sort.decode(cursor)
     if position is None:
         raise unissued_cursor(("query", "cursor"))
     return position
@@ -191,24 +205,29 @@ async def list_tasks(
     limit: int | None = None,
     offset: Annotated[int, Query(ge=0, le=repository.MAX_BIGINT)] = 0,
     cursor: Cursor = None,
+    sort: SortParameter = "created",
+    order: OrderParameter = "desc",
 ) -> Response:
-    """The caller's tasks, newest first; `X-Total-Count` is the filtered total before paging.
+    """The caller's tasks, newest first unless `sort`/`order` say otherwise; `X-Total-Count`
+    is the filtered total before paging.
 
     Filters combine (AND). Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor`
-    of the previous page (with the same filters).
+    of the previous page (with the same filters and order).
     """
     keep = repository.TaskFilter(completed, priority, tuple(label or ()))
+    ordered = repository.Sort(sort, order == "desc")
     page, total, more = await repository.list_tasks(
         state.database,
         owner,
         keep=keep,
         limit=page_limit(state.settings, limit),
         offset=offset,
-        after=position(cursor, offset),
+        after=position(cursor, offset, ordered),
+        sort=ordered,
     )
     headers = {"X-Total-Count": str(total)}
     if more:
-        headers["X-Next-Cursor"] = repository.encode_cursor(page[-1])
+        headers["X-Next-Cursor"] = ordered.encode(page[-1])
     return json_response(page, headers=headers)
 
 
