@@ -86,6 +86,9 @@ def serve_metrics(host: str, port: int, directory: Path) -> None:
         logger.error(f"metrics endpoint not started on {host}:{port}: {exc}")
 
 
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m todo_shared.server")
     parser.add_argument("app_factory", help="module:function building the app in each worker")
@@ -107,6 +110,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_config=str(LOG_CONFIG),
         proxy_headers=False,  # X-Forwarded-For is judged by our own trusted-proxy list
         server_header=False,
+        # Requests still running this long after SIGTERM are cancelled: a live event stream
+        # would otherwise hold the replica until the orchestrator's SIGKILL (its client
+        # resumes from Last-Event-ID elsewhere). Below compose's and swarm's 30 s grace.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
 
 
