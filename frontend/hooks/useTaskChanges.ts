@@ -184,6 +184,6 @@ export function useEmptyTrash(userId: string, events: TaskEvents) {
     userId,
     events,
     () => emptyTrash(userId),
-    () => "The trash is empty.",
+    () => "Emptied the trash: its tasks are deleted for good.",
   );
 }

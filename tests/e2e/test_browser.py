@@ -843,7 +843,7 @@ def test_a_delete_can_be_undone_and_the_trash_restores_and_empties(
     page.get_by_role("button", name="Empty trash…").click()
     expect(page.locator(".confirm")).to_contain_text("Delete 1 task for good?")
     page.get_by_role("button", name="Empty the trash").click()
-    expect(page.get_by_text("The trash is empty.")).to_be_visible()
+    expect(page.locator(".empty")).to_have_text("The trash is empty.")
 
     page.get_by_role("button", name=re.compile(r"^All")).click()
     _expect_titles(page, ["Bravo", "Alpha"])
