@@ -107,16 +107,20 @@ function edited(pages: TaskPages, edit: Edit, first: Edit = edit): TaskPages {
   };
 }
 
-/** A task the service answered: placed in (or taken out of) each loaded list it concerns. */
-export function applyTask(client: QueryClient, userId: string, task: Task, isNew: boolean): void {
-  deleted.delete(task.id); // the service's answer is the task as it is now (restored, say)
+/** `task` in each loaded list: out of those it no longer belongs to, replaced where shown,
+ * and on top of those where `onTop` says it goes first (anywhere else a reload places it). */
+function place(
+  client: QueryClient,
+  userId: string,
+  task: Task,
+  onTop: (view: View, shown: Task[]) => boolean,
+): void {
   for (const view of loadedViews(client, userId)) {
-    const queryKey = taskKeys.list(userId, view);
-    client.setQueryData<TaskPages>(queryKey, (pages) => {
+    client.setQueryData<TaskPages>(taskKeys.list(userId, view), (pages) => {
       if (!pages) return pages;
       const without: Edit = (tasks) => tasks.filter((shown) => shown.id !== task.id);
       if (!belongs(task, view)) return edited(pages, without);
-      if (isNew && NEW_ON_TOP.has(view.order))
+      if (onTop(view, shownTasks(pages)))
         return edited(
           pages,
           (tasks) => tasks,
@@ -124,9 +128,17 @@ export function applyTask(client: QueryClient, userId: string, task: Task, isNew
         );
       return edited(pages, (tasks) => tasks.map((shown) => (shown.id === task.id ? task : shown)));
     });
+  }
+}
+
+/** A task the service answered: placed in (or taken out of) each loaded list it concerns. */
+export function applyTask(client: QueryClient, userId: string, task: Task, isNew: boolean): void {
+  deleted.delete(task.id); // the service's answer is the task as it is now (restored, say)
+  place(client, userId, task, (view) => isNew && NEW_ON_TOP.has(view.order));
+  for (const view of loadedViews(client, userId)) {
     // Where it goes in an order by what changes (or at the end) only the service says.
     if ((isNew && !NEW_ON_TOP.has(view.order)) || REORDERED_BY_EDITS.has(view.order)) {
-      void client.invalidateQueries({ queryKey, exact: true });
+      void client.invalidateQueries({ queryKey: taskKeys.list(userId, view), exact: true });
     }
   }
 }
@@ -180,23 +192,15 @@ export function applyChange(client: QueryClient, userId: string, change: TaskCha
   if ((deleted.get(change.id) ?? 0) >= change.version) return false;
   deleted.delete(change.id);
   const task = change.task;
-  for (const view of loadedViews(client, userId)) {
-    client.setQueryData<TaskPages>(taskKeys.list(userId, view), (pages) => {
-      if (!pages) return pages;
-      const tasks = shownTasks(pages);
-      const without: Edit = (list) => list.filter((other) => other.id !== task.id);
-      if (!belongs(task, view)) return edited(pages, without);
-      if (tasks.some((other) => other.id === task.id)) {
-        return edited(pages, (list) => list.map((other) => (other.id === task.id ? task : other)));
-      }
-      const newest = tasks[0];
-      if (view.order !== "newest" || (newest !== undefined && newest.id > task.id)) return pages;
-      return edited(
-        pages,
-        (list) => list,
-        (list) => [task, ...list],
-      );
-    });
-  }
+  // Not shown yet: on top of a newest-first list when it is the newest there.
+  place(
+    client,
+    userId,
+    task,
+    (view, shown) =>
+      view.order === "newest" &&
+      !shown.some((other) => other.id === task.id) &&
+      (shown[0] === undefined || shown[0].id < task.id),
+  );
   return true;
 }

@@ -183,6 +183,16 @@ const COMPLETED: Record<Filter, boolean | undefined> = {
   completed: true,
 };
 
+/** A listing's answer as a page: its size and next cursor come in headers. */
+function pageOf(tasks: Task[], response: Response, requestedAt: number): TaskPage {
+  return {
+    tasks,
+    total: Number(response.headers.get("X-Total-Count") ?? tasks.length),
+    next: response.headers.get("X-Next-Cursor"),
+    requestedAt,
+  };
+}
+
 /** A page of a view's tasks, newest first: the first (`cursor` null) or the one after it. */
 export async function listTasks(
   userId: string,
@@ -206,12 +216,7 @@ export async function listTasks(
       },
     }),
   );
-  return {
-    tasks: data,
-    total: Number(response.headers.get("X-Total-Count") ?? data.length),
-    next: response.headers.get("X-Next-Cursor"),
-    requestedAt,
-  };
+  return pageOf(data, response, requestedAt);
 }
 
 /** The three filters' sizes, from X-Total-Count (one single-row page each). */
@@ -308,12 +313,7 @@ export async function listTrash(userId: string, cursor: string | null): Promise<
       },
     }),
   );
-  return {
-    tasks: data,
-    total: Number(response.headers.get("X-Total-Count") ?? data.length),
-    next: response.headers.get("X-Next-Cursor"),
-    requestedAt,
-  };
+  return pageOf(data, response, requestedAt);
 }
 
 /** The task back from the trash, as it was (a 404 ApiError if it is no longer there). */

@@ -22,25 +22,14 @@ down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# The write trigger of 0004, with what an insert's version becomes (`{inserted}`).
 _WRITE = """
 CREATE OR REPLACE FUNCTION task_sync_write() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' THEN
         NEW.version := OLD.version + 1;
     ELSE
-        NEW.version := greatest(coalesce(NEW.version, 1), 1);
-    END IF;
-    NEW.change_seq := task_sync_next(NEW.user_id);
-    RETURN NEW;
-END $$
-"""
-_WRITE_BEFORE = """
-CREATE OR REPLACE FUNCTION task_sync_write() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP = 'UPDATE' THEN
-        NEW.version := OLD.version + 1;
-    ELSE
-        NEW.version := 1;
+        NEW.version := {inserted};
     END IF;
     NEW.change_seq := task_sync_next(NEW.user_id);
     RETURN NEW;
@@ -65,9 +54,9 @@ def upgrade() -> None:
         ["user_id", sa.text("trashed_at DESC"), sa.text("task_id DESC")],
     )
     op.create_index("ix_task_trash_trashed_at", "task_trash", ["trashed_at"])
-    op.execute(_WRITE)
+    op.execute(_WRITE.format(inserted="greatest(coalesce(NEW.version, 1), 1)"))
 
 
 def downgrade() -> None:
-    op.execute(_WRITE_BEFORE)
+    op.execute(_WRITE.format(inserted="1"))
     op.drop_table("task_trash")
