@@ -119,13 +119,14 @@ async def test_a_committed_change_reaches_an_open_stream(
         assert event["event"] == "change"
         assert event["change"] == {
             "op": "upsert",
+            "type": "task",
             "id": created["id"],
             "version": 1,
             "task": created,
         }
         await api.delete(f"/api/{alice}/tasks/{created['id']}")
         gone = await events.next_event()
-        assert gone["change"] == {"op": "delete", "id": created["id"], "version": 2}
+        assert gone["change"] == {"op": "delete", "type": "task", "id": created["id"], "version": 2}
         # The event id is a feed cursor: nothing after it yet.
         after = await api.get(f"/api/{alice}/changes", params={"since": gone["id"]})
         assert after.json()["changes"] == []
@@ -163,7 +164,13 @@ async def test_a_stream_gives_its_starting_point_so_a_reconnect_before_any_chang
     made = (await api.post(f"/api/{alice}/tasks", json={"title": "while away"})).json()
     async with stream(base_url, alice, issuer.mint(alice), start) as (_, events):
         replayed = await events.next_event()
-    assert replayed["change"] == {"op": "upsert", "id": made["id"], "version": 1, "task": made}
+    assert replayed["change"] == {
+        "op": "upsert",
+        "type": "task",
+        "id": made["id"],
+        "version": 1,
+        "task": made,
+    }
     # A resumed stream does not restate where it starts: the reader already holds that id.
     async with stream(base_url, alice, issuer.mint(alice), replayed["id"]) as (_, events):
         assert await events.opening() == {"retry": "1000"}

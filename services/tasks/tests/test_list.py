@@ -37,6 +37,8 @@ async def test_newest_first_with_every_field(as_alice: httpx.AsyncClient, alice:
         "updated_at",
         "priority",
         "labels",
+        "list_id",
+        "position",
         "version",
     }
 

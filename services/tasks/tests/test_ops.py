@@ -31,6 +31,7 @@ from todo_tasks.models import (
     Task,
     TaskCount,
     TaskIdempotencyKey,
+    TaskList,
     TaskSync,
     TaskTombstone,
     TaskTrash,
@@ -138,7 +139,15 @@ async def test_cors_lets_the_front_end_send_keys_and_read_paging_headers(
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
     """Alembic sees nothing to generate: the schema the migrations build is the models' schema."""
     metadata = MetaData()  # only this service's tables, whatever else the test run imported
-    for model in (Task, TaskCount, TaskIdempotencyKey, TaskSync, TaskTombstone, TaskTrash):
+    for model in (
+        Task,
+        TaskCount,
+        TaskIdempotencyKey,
+        TaskList,
+        TaskSync,
+        TaskTombstone,
+        TaskTrash,
+    ):
         SQLModel.metadata.tables[model.__tablename__].to_metadata(metadata)
 
     def differences(connection: Connection) -> list[object]:

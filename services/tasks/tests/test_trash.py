@@ -76,8 +76,8 @@ async def test_the_feed_sees_the_delete_as_a_tombstone_and_the_restore_as_an_ups
     restored = (await as_alice.post(f"/api/{alice}/tasks/{task['id']}/restore")).json()
     changes = (await as_alice.get(f"/api/{alice}/changes", params={"since": cursor})).json()
     assert changes["changes"] == [
-        {"op": "delete", "id": task["id"], "version": 2},
-        {"op": "upsert", "id": task["id"], "version": 3, "task": restored},
+        {"op": "delete", "type": "task", "id": task["id"], "version": 2},
+        {"op": "upsert", "type": "task", "id": task["id"], "version": 3, "task": restored},
     ]
 
 

@@ -16,7 +16,7 @@ from todo_shared.notify import Notifications
 from todo_shared.openapi import query_parameter
 from todo_shared.tokens import keys_check, verifier_lifespan
 from todo_tasks.purge import purge_periodically
-from todo_tasks.routers import changes, events, tasks, trash
+from todo_tasks.routers import changes, events, lists, tasks, trash
 from todo_tasks.schemas import responses
 from todo_tasks.settings import Settings
 from todo_tasks.state import TasksState
@@ -64,7 +64,7 @@ def create_tasks_app(settings: Settings) -> FastAPI:
             "/api/auth/login`, or the front end's Better Auth) whose `sub` is the path's "
             '`user_id`. Errors are `{"detail": ...}`: 400 lists the field errors.'
         ),
-        routers=[tasks.router, trash.router, changes.router, events.router],
+        routers=[tasks.router, lists.router, trash.router, changes.router, events.router],
         openapi_url="/api/openapi.json",
         # LIST_LIMIT_* are settings, so the document states this deployment's bounds.
         openapi_patches=[

@@ -12,7 +12,7 @@ import time
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from todo_tasks.schemas.task import TaskChange
+from todo_tasks.schemas.changes import Change
 
 EVENT_STREAMS_OPEN = Gauge(
     "todo_tasks_event_streams_open",
@@ -35,9 +35,10 @@ CHANGE_FEED_LAG = Histogram(
 )
 
 
-def sent(change: TaskChange, *, live: bool) -> None:
+def sent(change: Change, *, live: bool) -> None:
     """Count a change going out on a stream; one it was waiting for also shows its lag (a
     delete has no time of its own: only its count)."""
     CHANGE_EVENTS_SENT.inc()
     if live and change["op"] == "upsert":
-        CHANGE_FEED_LAG.observe(max(0.0, time.time() - change["task"]["updated_at"].timestamp()))
+        written = change["task"] if change["type"] == "task" else change["list"]
+        CHANGE_FEED_LAG.observe(max(0.0, time.time() - written["updated_at"].timestamp()))

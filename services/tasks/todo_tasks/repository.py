@@ -19,19 +19,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
+import asyncpg
 from pydantic import BaseModel
 
 from todo_shared.db import Database, Queries
-from todo_shared.errors import Conflict, ServiceUnavailable
+from todo_shared.errors import Conflict, ServiceUnavailable, invalid
 from todo_shared.sql import Statement
-from todo_tasks.schemas.task import (
-    TaskBase,
-    TaskChange,
+from todo_tasks.models.task import POSITION_KEY
+from todo_tasks.ordering import KEY_PATTERN, MAX_KEY, key_between, spread
+from todo_tasks.schemas.changes import (
+    Change,
+    ListDeleted,
+    ListUpserted,
     TaskDeleted,
-    TaskPatch,
-    TaskPublic,
     TaskUpserted,
 )
+from todo_tasks.schemas.list import ListPublic
+from todo_tasks.schemas.task import TaskBase, TaskPatch, TaskPublic
 
 # Where a keyset page resumes: the sort's values of the last task before it (see `Sort`).
 Position = tuple[Any, ...]
@@ -39,6 +43,7 @@ Position = tuple[Any, ...]
 MAX_BIGINT = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR = re.compile(r"(?:([cup][ad])\.)?(?:([0-3])\.)?(-?[0-9]{1,19})\.([0-9]{1,19})")
+_POSITION_CURSOR = re.compile(rf"m([ad])\.({KEY_PATTERN})\.([0-9]{{1,19}})")
 _FEED_CURSOR = re.compile(r"([0-9]{1,19})\.([0-9]{1,12})")
 
 
@@ -76,6 +81,8 @@ def _identifiers(names: Iterable[str]) -> tuple[str, ...]:
 
 # What a list can keep, ANDed: each a condition on the caller's tasks.
 _CONDITIONS = {
+    "list_id": "list_id = :list_id",
+    "inbox": "list_id IS NULL",
     "completed": "completed = :completed",
     "priority": "priority = :priority",
     # Every label asked for, ignoring case (GIN index of migration 0005).
@@ -98,13 +105,26 @@ def _total(conditions: frozenset[str]) -> str:
     return f"(SELECT count(*) FROM tasks WHERE user_id = :owner{_where(conditions)})"
 
 
-SortKey = Literal["created", "updated", "priority"]
+SortKey = Literal["created", "updated", "priority", "position"]
 # Each sort's columns, the last ones breaking ties; every column in the sort's direction.
 _SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "created": ("created_at", "id"),
     "updated": ("updated_at", "id"),
     "priority": ("priority", "created_at", "id"),
+    "position": ("position", "id"),
 }
+# The columns a statement computes rather than reads.
+_COMPUTED = {"position": POSITION_KEY}
+
+
+def _column(name: str, table: str = "") -> str:
+    """How a statement reads a returned column (of `table`, when given)."""
+    computed = _COMPUTED.get(name)
+    if computed is None:
+        return f"{table}{name}"
+    if table:
+        computed = re.sub(r"\b(position|created_at|id)\b", rf"{table}\1", computed)
+    return f"{computed} AS {name}"
 
 
 @dataclass(frozen=True)
@@ -123,13 +143,19 @@ class Sort:
     def columns(self) -> tuple[str, ...]:
         return _SORT_COLUMNS[self.key]
 
+    def _expressions(self) -> list[str]:
+        return [_COMPUTED.get(column, column) for column in self.columns]
+
     def order_by(self) -> str:
         direction = "DESC" if self.descending else "ASC"
-        return ", ".join(f"{column} {direction}" for column in self.columns)
+        # A list's order is read within one list: naming the list's column too lets the
+        # planner use the index for the Inbox (`list_id IS NULL` is no equality it knows).
+        leading = ["list_id"] if self.key == "position" else []
+        return ", ".join(f"{column} {direction}" for column in [*leading, *self._expressions()])
 
     def after(self) -> str:
         """The keyset condition: rows past the cursor's values, in the sort's direction."""
-        columns = ", ".join(self.columns)
+        columns = ", ".join(self._expressions())
         values = ", ".join(f":after_{column}" for column in self.columns)
         return f"({columns}) {'<' if self.descending else '>'} ({values})"
 
@@ -141,13 +167,15 @@ class Sort:
         """The cursor's tag; none for the seed's order, whose cursors predate sorting."""
         if self.key == "created" and self.descending:
             return None
-        return self.key[0] + ("d" if self.descending else "a")
+        return ("m" if self.key == "position" else self.key[0]) + ("d" if self.descending else "a")
 
     def encode(self, task: TaskPublic) -> str:
         """The opaque position after `task` in this order."""
         return self.encode_values(tuple(cast(Any, task)[column] for column in self.columns))
 
     def encode_values(self, after: Position) -> str:
+        if self.key == "position":
+            return _wrap(".".join([cast(str, self._code), *map(str, after)]))
         *head, moment, task_id = after
         micros = (moment - _EPOCH) // timedelta(microseconds=1)
         fields = [self._code] if self._code else []
@@ -155,6 +183,11 @@ class Sort:
 
     def decode(self, cursor: str) -> Position | None:
         """The position `encode` wrote for this order, or None (another order's, or not one)."""
+        if self.key == "position":
+            found = _unwrap(cursor, _POSITION_CURSOR)
+            if found is None or f"m{found[1]}" != self._code or not 0 < int(found[3]) <= MAX_BIGINT:
+                return None
+            return found[2], int(found[3])
         match = _unwrap(cursor, _CURSOR)
         if match is None or match[1] != self._code or not 0 < int(match[4]) <= MAX_BIGINT:
             return None
@@ -179,16 +212,34 @@ class TaskFilter:
     completed: bool | None = None
     priority: int | None = None
     labels: tuple[str, ...] = ()
+    list_id: int | None = None
+    inbox: bool = False
 
     def conditions(self) -> frozenset[str]:
         return frozenset(name for name, value in self._values().items() if value not in (None, []))
 
     def _values(self) -> dict[str, Any]:
-        return {"completed": self.completed, "priority": self.priority, "labels": list(self.labels)}
+        return {
+            "completed": self.completed,
+            "priority": self.priority,
+            "labels": list(self.labels),
+            "list_id": self.list_id,
+            "inbox": True if self.inbox else None,
+        }
 
     def bind(self) -> dict[str, Any]:
         values = self._values()
-        return {name: values[name] for name in self.conditions()}
+        return {name: values[name] for name in self.conditions() - {"inbox"}}
+
+
+# Into the trash, whole, at the delete's version (its tombstone's, from the delete trigger):
+# the tasks a `gone` CTE deleted, in the statement that deleted them (so one transaction).
+TRASH_GONE = """
+INSERT INTO task_trash (user_id, task_id, version, task)
+SELECT user_id, id, version + 1,
+       to_jsonb(gone) - 'change_seq' || jsonb_build_object('version', version + 1)
+FROM gone"""
+LIST_COLUMNS = ", ".join(_identifiers(ListPublic.__annotations__))
 
 
 @dataclass
@@ -209,7 +260,7 @@ class TaskStatements:
         return cls(_identifiers(public.__annotations__), _identifiers(written))
 
     def __post_init__(self) -> None:
-        columns = ", ".join(self.returned)
+        columns = ", ".join(map(_column, self.returned))
         written = ", ".join(self.written)
         values = ", ".join(f":{name}" for name in self.written)
         assignments = ", ".join(f"{name} = :{name}" for name in self.written)
@@ -273,14 +324,10 @@ WHERE k.user_id = :owner AND k.key = :key"""
         # A delete moves the task into the trash, whole, at the delete's version (its
         # tombstone's, from the delete trigger): one statement, so one transaction.
         self.delete = Statement.compile(
-            f"""
-WITH gone AS (DELETE FROM tasks {where_expected} RETURNING *)
-INSERT INTO task_trash (user_id, task_id, version, task)
-SELECT user_id, id, version + 1,
-       to_jsonb(gone) - 'change_seq' || jsonb_build_object('version', version + 1)
-FROM gone RETURNING task_id"""
+            f"WITH gone AS (DELETE FROM tasks {where_expected} RETURNING *) {TRASH_GONE}"
+            " RETURNING task_id"
         )
-        trashed = ", ".join(f"r.{name}" for name in self.returned)
+        trashed = ", ".join(_column(name, "r.") for name in self.returned)
         # The trash, latest first: each task as it was, in the task's own shape.
         self.trash_pages = {
             keyset: Statement.compile(
@@ -297,7 +344,8 @@ ORDER BY t.trashed_at DESC, t.task_id DESC LIMIT :limit"""
         self.trash_version = Statement.compile(
             "SELECT version FROM task_trash WHERE user_id = :owner AND task_id = :id"
         )
-        # Back where it was, with the same id, one version on from the delete.
+        # Back where it was, with the same id, one version on from the delete: in its list, or
+        # the Inbox when the list has gone since.
         self.restore = Statement.compile(
             f"""
 WITH back AS (
@@ -308,7 +356,9 @@ WITH back AS (
 )
 INSERT INTO tasks
 SELECT (jsonb_populate_record(NULL::tasks, task || jsonb_build_object(
-    'version', version + 1, 'updated_at', now()))).*
+    'version', version + 1, 'updated_at', now(),
+    'list_id', (SELECT id FROM task_lists
+                WHERE user_id = :owner AND id = (task->>'list_id')::bigint)))).*
 FROM back {self._returning}"""
         )
         self.discard = Statement.compile(
@@ -341,8 +391,12 @@ WITH purged AS (
             f"{self._select}, change_seq FROM tasks WHERE user_id = :owner AND change_seq > :since"
             " ORDER BY change_seq LIMIT :limit"
         )
+        self.lists_changed = Statement.compile(
+            f"SELECT {LIST_COLUMNS}, change_seq FROM task_lists"
+            " WHERE user_id = :owner AND change_seq > :since ORDER BY change_seq LIMIT :limit"
+        )
         self.deleted = Statement.compile(
-            "SELECT change_seq, task_id, version FROM task_tombstones"
+            "SELECT change_seq, task_id, version, type FROM task_tombstones"
             " WHERE user_id = :owner AND change_seq > :since ORDER BY change_seq LIMIT :limit"
         )
         # Tombstones past the retention go; a cursor from before the newest of them may have
@@ -406,6 +460,12 @@ ORDER BY {sort.order_by()} LIMIT :limit OFFSET :offset"""
 STATEMENTS = TaskStatements.for_schemas(TaskPublic, TaskBase)
 
 
+def _wrong_list() -> Exception:
+    return invalid(
+        ("body", "list_id"), "must be one of your lists, or null for the Inbox", "unknown_list"
+    )
+
+
 def _task(row: Any) -> TaskPublic | None:
     return None if row is None else cast(TaskPublic, dict(row))
 
@@ -452,8 +512,17 @@ async def get_task(db: Database, owner: str, task_id: int) -> TaskPublic | None:
     return _task(await db.fetchrow(*STATEMENTS.get.bind(id=task_id, owner=owner)))
 
 
+async def _write(db: Queries, statement: tuple[Any, ...]) -> Any:
+    """A task's row as written; a `list_id` that is not one of the owner's lists (the foreign
+    key (user_id, list_id) refuses it, another user's list included) is a 400."""
+    try:
+        return await db.fetchrow(*statement)
+    except asyncpg.ForeignKeyViolationError:
+        raise _wrong_list() from None
+
+
 async def create_task(db: Database, owner: str, task: TaskBase) -> TaskPublic:
-    row = await db.fetchrow(*STATEMENTS.insert.bind(owner=owner, **task.model_dump()))
+    row = await _write(db, STATEMENTS.insert.bind(owner=owner, **task.model_dump()))
     return cast(TaskPublic, dict(row))
 
 
@@ -474,7 +543,7 @@ async def create_task_with_key(
         owner=owner, key=key, fingerprint=fingerprint, ttl=KEY_TTL, **task.model_dump()
     )
     for _ in range(3):
-        row = await db.fetchrow(*insert)
+        row = await _write(db, insert)
         if row is not None:
             return cast(TaskPublic, dict(row)), False
         found = await db.fetchrow(*STATEMENTS.keyed.bind(owner=owner, key=key))
@@ -500,7 +569,7 @@ async def replace_task(
     statement = STATEMENTS.replace.bind(
         id=task_id, owner=owner, expected=expected, **task.model_dump()
     )
-    return _task(await db.fetchrow(*statement))
+    return _task(await _write(db, statement))
 
 
 async def update_task(
@@ -511,7 +580,7 @@ async def update_task(
     statement = STATEMENTS.patch(changes).bind(
         id=task_id, owner=owner, expected=expected, **changes
     )
-    return _task(await db.fetchrow(*statement))
+    return _task(await _write(db, statement))
 
 
 async def set_completed(
@@ -559,7 +628,11 @@ async def restore_task(
     """The task back from the trash, or None when the trash does not hold it at an expected
     version."""
     statement = STATEMENTS.restore.bind(id=task_id, owner=owner, expected=expected)
-    return _task(await db.fetchrow(*statement))
+    try:
+        return _task(await db.fetchrow(*statement))
+    except asyncpg.ForeignKeyViolationError:
+        # Its list went while it came back: now it is gone, so this goes to the Inbox.
+        return _task(await db.fetchrow(*statement))
 
 
 async def trashed_version(db: Database, owner: str, task_id: int) -> int | None:
@@ -620,7 +693,7 @@ class FeedRefused(Exception):
 
 async def changes(
     db: Database, owner: str, since: FeedPosition | None, limit: int, *, retention: timedelta
-) -> tuple[list[tuple[int, TaskChange]], FeedPosition, bool]:
+) -> tuple[list[tuple[int, Change]], FeedPosition, bool]:
     """The caller's changes after `since` in commit order (from the start: every live task),
     each with its change number, where the next read resumes, and whether more follow at once.
 
@@ -641,9 +714,11 @@ async def changes(
             raise FeedRefused(gone=True)
         bound = {"owner": owner, "since": after, "limit": limit + 1}
         upserted = await queries.fetch(*STATEMENTS.changed.bind(**bound))
-        # From the start, a tombstone is of a task this reader never had.
+        lists = await queries.fetch(*STATEMENTS.lists_changed.bind(**bound))
+        # From the start, a tombstone is of a task or list this reader never had.
         deleted = [] if since is None else await queries.fetch(*STATEMENTS.deleted.bind(**bound))
-    numbered: list[tuple[int, TaskChange]] = [(r["change_seq"], _upserted(r)) for r in upserted]
+    numbered: list[tuple[int, Change]] = [(r["change_seq"], _upserted(r)) for r in upserted]
+    numbered += [(row["change_seq"], _list_upserted(row)) for row in lists]
     numbered += [(row["change_seq"], _deleted(row)) for row in deleted]
     numbered.sort(key=lambda change: change[0])
     page = numbered[: limit + 1]
@@ -663,11 +738,162 @@ def _upserted(row: Any) -> TaskUpserted:
     del task["change_seq"]
     return {
         "op": "upsert",
+        "type": "task",
         "id": task["id"],
         "version": task["version"],
         "task": cast(TaskPublic, task),
     }
 
 
-def _deleted(row: Any) -> TaskDeleted:
-    return {"op": "delete", "id": row["task_id"], "version": row["version"]}
+def _list_upserted(row: Any) -> ListUpserted:
+    found = dict(row)
+    del found["change_seq"]
+    return {
+        "op": "upsert",
+        "type": "list",
+        "id": found["id"],
+        "version": found["version"],
+        "list": cast(ListPublic, found),
+    }
+
+
+def _deleted(row: Any) -> TaskDeleted | ListDeleted:
+    return {"op": "delete", "type": row["type"], "id": row["task_id"], "version": row["version"]}
+
+
+# The key of a task created now with the largest id: one before every key a list has (keys
+# fall as time passes, `task_position`), so a task moved first still comes after tasks created
+# later, as a new task always does.
+_FIRST_NOW = "task_position(now(), 9223372036854775807)"
+_MOVING = Statement.compile(
+    f"SELECT id, list_id, {POSITION_KEY} AS position, {_FIRST_NOW} AS first_now"
+    " FROM tasks WHERE user_id = :owner AND id = ANY(:ids::bigint[])"
+)
+_MOVE = Statement.compile(
+    "UPDATE tasks SET position = :position, list_id = :list_id::bigint, updated_at = now() "
+    f"{STATEMENTS._where_expected} {STATEMENTS._returning}"
+)
+# New keys for a run of a list's tasks, the moved one among them, in one statement.
+_SPREAD = Statement.compile(
+    f"""
+WITH written AS (
+    UPDATE tasks t SET position = k.position,
+        list_id = CASE WHEN t.id = :id THEN :list_id::bigint ELSE t.list_id END,
+        updated_at = CASE WHEN t.id = :id THEN now() ELSE t.updated_at END
+    FROM unnest(:ids::bigint[], :keys::text[]) AS k(id, position)
+    WHERE t.id = k.id AND t.user_id = :owner
+      AND (t.id <> :id OR :expected::integer[] IS NULL OR t.version = ANY(:expected))
+    RETURNING t.*
+)
+SELECT {", ".join(map(_column, STATEMENTS.returned))} FROM written WHERE id = :id"""
+)
+
+
+def _side(inbox: bool, lower: bool, inclusive: bool) -> Statement:
+    """The tasks of a list on one side of a point of its order, nearest first, but the moved
+    one."""
+    listed = "list_id IS NULL" if inbox else "list_id = :list_id"
+    compare = ("<" if lower else ">") + ("=" if inclusive else "")
+    direction = "DESC" if lower else "ASC"
+    return Statement.compile(
+        f"SELECT id, {POSITION_KEY} AS position FROM tasks"
+        f" WHERE user_id = :owner AND {listed} AND id <> :id"
+        f" AND ({POSITION_KEY}, id) {compare} (:key, :pivot)"
+        f" ORDER BY list_id {direction}, {POSITION_KEY} {direction}, id {direction} LIMIT :limit"
+    )
+
+
+_SIDES = {
+    (inbox, lower, inclusive): _side(inbox, lower, inclusive)
+    for inbox in (False, True)
+    for lower in (False, True)
+    for inclusive in (False, True)
+}
+# Tasks re-keyed around a gap grown too long: a run of this many each side, then wider.
+_SPREAD_WIDTHS = (32, 1024, 2**31)
+
+
+class _SameList:
+    """A move that keeps the task in its list."""
+
+
+SAME_LIST = _SameList()
+ListChoice = int | None | _SameList
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a move puts a task: next to `anchor` (`before` it, or after it), or first."""
+
+    anchor: int | None = None
+    before: bool = False
+
+
+async def move_task(
+    db: Database,
+    owner: str,
+    task_id: int,
+    place: Placement,
+    to_list: ListChoice,
+    expected: Expected = None,
+) -> TaskPublic | None:
+    """Put the task at `place` in list `to_list` (None: the Inbox; `SAME_LIST`: where it is);
+    None when it is not the caller's or not at an expected version.
+
+    The task takes a key between its new neighbours' and nothing else is written. When no
+    short key fits there (the gap was split too often, or two tasks share a key), the keys of
+    a run of tasks around it are spread evenly instead, in the same one statement.
+    """
+    ids = [task_id] if place.anchor is None else [task_id, place.anchor]
+    rows = {row["id"]: row for row in await db.fetch(*_MOVING.bind(owner=owner, ids=ids))}
+    if task_id not in rows:
+        return None
+    first_now = rows[task_id]["first_now"]
+    target = rows[task_id]["list_id"] if isinstance(to_list, _SameList) else to_list
+    if place.anchor is None:
+        pivot: tuple[str, int] = ("", 0)
+    else:
+        anchor = rows.get(place.anchor)
+        side = "before" if place.before else "after"
+        if anchor is None or place.anchor == task_id or anchor["list_id"] != target:
+            msg = "must be another task of the list the task is moved to"
+            raise invalid(("body", side), msg, "not_in_list")
+        pivot = (anchor["position"], anchor["id"])
+
+    async def around(limit: int) -> tuple[list[Any], list[Any]]:
+        bound = {"owner": owner, "id": task_id, "key": pivot[0], "pivot": pivot[1], "limit": limit}
+        if target is not None:
+            bound["list_id"] = target
+        inbox = target is None
+        lower: list[Any] = []
+        if place.anchor is not None:
+            statement = _SIDES[inbox, True, not place.before]
+            lower = await db.fetch(*statement.bind(**bound))
+        statement = _SIDES[inbox, False, place.anchor is None or place.before]
+        upper = await db.fetch(*statement.bind(**bound))
+        return lower, upper
+
+    lower, upper = await around(1)
+    low = lower[0]["position"] if lower else first_now
+    high = upper[0]["position"] if upper else None
+    if high is None or low < high:
+        key = key_between(low, high)
+        if len(key) <= MAX_KEY:
+            statement = _MOVE.bind(
+                id=task_id, owner=owner, expected=expected, position=key, list_id=target
+            )
+            return _task(await _write(db, statement))
+    for width in _SPREAD_WIDTHS:
+        lower, upper = await around(width + 1)
+        low = lower[width]["position"] if len(lower) > width else first_now
+        high = upper[width]["position"] if len(upper) > width else None
+        run = [row["id"] for row in reversed(lower[:width])] + [task_id]
+        run += [row["id"] for row in upper[:width]]
+        if high is None or low < high:
+            keys = spread(low, high, len(run))
+            if max(map(len, keys)) <= MAX_KEY:
+                break
+    statement = _SPREAD.bind(
+        id=task_id, owner=owner, expected=expected, list_id=target, ids=run, keys=keys
+    )
+    return _task(await _write(db, statement))

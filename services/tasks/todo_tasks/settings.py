@@ -22,6 +22,10 @@ class Settings(VerifierSettings):
         "cursor older than this is a 410: start again without one.",
     )
 
+    lists_per_user: int = Field(
+        default=1000, ge=1, description="Lists one user may have; one more is a 409."
+    )
+
     trash_retention_days: int = Field(
         default=30,
         ge=1,

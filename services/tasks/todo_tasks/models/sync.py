@@ -33,6 +33,10 @@ class TaskTombstone(SQLModel, table=True):
     change_seq: int = Field(sa_column=Column(BigInteger, primary_key=True))
     task_id: int = Field(sa_column=Column(BigInteger, nullable=False))
     version: int = Field(sa_column=Column(Integer, nullable=False))
+    # What was deleted: a 'task' or a 'list' (migration 0008).
+    type: str = Field(
+        default="task", sa_column=Column(Text, nullable=False, server_default=text("'task'"))
+    )
     deleted_at: datetime | None = Field(
         default=None,
         sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()),

@@ -10,6 +10,7 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -28,6 +29,9 @@ DESCRIPTION_MAX_LENGTH = 10_000
 PRIORITY_MAX = 3
 LABELS_MAX = 20
 LABEL_MAX_LENGTH = 50
+# A task's place in its list: the key a move wrote, or until then one that puts newer tasks
+# first (`task_position`, migration 0008). Compared byte by byte.
+POSITION_KEY = "coalesce(position, task_position(created_at, id))"
 
 
 class Task(SQLModel, table=True):
@@ -64,7 +68,19 @@ class Task(SQLModel, table=True):
         Index("ix_tasks_user_id_change_seq", "user_id", "change_seq"),
         # `?label=`: every one of them, ignoring case (migration 0005's task_label_keys).
         Index("ix_tasks_label_keys", text("task_label_keys(labels)"), postgresql_using="gin"),
+        # A list in its manual order (the Inbox: list_id IS NULL), migration 0008.
+        Index(
+            "ix_tasks_user_id_list_id_position_id",
+            "user_id",
+            "list_id",
+            text(f"({POSITION_KEY})"),
+            "id",
+        ),
         CheckConstraint(f"priority BETWEEN 0 AND {PRIORITY_MAX}", name="ck_tasks_priority"),
+        # Only a list of the task's own owner.
+        ForeignKeyConstraint(
+            ["user_id", "list_id"], ["task_lists.user_id", "task_lists.id"], name="fk_tasks_list"
+        ),
     )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
@@ -89,6 +105,8 @@ class Task(SQLModel, table=True):
         default_factory=list,
         sa_column=Column(ARRAY(Text), nullable=False, server_default=text("'{}'::text[]")),
     )
+    list_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    position: str | None = Field(default=None, sa_column=Column(Text(collation="C"), nullable=True))
     # Set by the triggers of migration 0004 on every write, never by a statement: 1 on insert,
     # +1 on each update (the ETag), and the user's change number of the latest write.
     version: int | None = Field(

@@ -12,8 +12,8 @@ from todo_shared.errors import Gone, unissued_cursor
 from todo_shared.openapi import errors
 from todo_tasks import repository
 from todo_tasks.dependencies import OwnerId, OwnerRoute, StateDep
+from todo_tasks.schemas.changes import Change, ChangesPage
 from todo_tasks.schemas.responses import CHANGES_RESPONSES
-from todo_tasks.schemas.task import ChangesPage, TaskChange
 from todo_tasks.state import TasksState
 
 CHANGES_LIMIT_MAX = 1000
@@ -38,7 +38,7 @@ router = APIRouter(
 
 async def read_changes(
     state: TasksState, owner: str, cursor: str | None, limit: int, where: tuple[str, str]
-) -> tuple[list[tuple[int, TaskChange]], repository.FeedPosition, bool]:
+) -> tuple[list[tuple[int, Change]], repository.FeedPosition, bool]:
     """A page of the feed after `cursor` (sent at `where`): a cursor the service did not
     issue is a 400 there, one older than the feed keeps a 410."""
     position = None

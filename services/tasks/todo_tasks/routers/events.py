@@ -26,8 +26,8 @@ from todo_tasks import metrics
 from todo_tasks.dependencies import OwnerId, OwnerRoute, StateDep
 from todo_tasks.repository import FeedPosition, feed_end
 from todo_tasks.routers.changes import CHANGES_LIMIT_DEFAULT, read_changes
+from todo_tasks.schemas.changes import Change
 from todo_tasks.schemas.responses import EVENTS_RESPONSES
-from todo_tasks.schemas.task import TaskChange
 from todo_tasks.state import TasksState
 
 LastEventId = Annotated[
@@ -52,7 +52,7 @@ router = APIRouter(
 )
 
 
-def _event(seq: int, change: TaskChange) -> bytes:
+def _event(seq: int, change: Change) -> bytes:
     cursor = FeedPosition(seq, FeedPosition.now()).encode()
     return b"id: %s\nevent: change\ndata: %s\n\n" % (cursor.encode(), orjson.dumps(change))
 
@@ -61,7 +61,7 @@ async def _stream(
     state: TasksState,
     owner: str,
     position: FeedPosition,
-    pending: list[tuple[int, TaskChange]],
+    pending: list[tuple[int, Change]],
     more: bool,
     expires_at: float,
     slot: str,
@@ -111,7 +111,7 @@ async def stream_events(
 ) -> StreamingResponse:
     """Every change to the caller's tasks as it commits, on any replica, as
     `text/event-stream`; a comment line at least every EVENT_HEARTBEAT_SECONDS."""
-    pending: list[tuple[int, TaskChange]] = []
+    pending: list[tuple[int, Change]] = []
     more = False
     # Tells readers how soon to reconnect. A stream that starts at the feed's end also gives
     # its position as an `id` with no data (no event is dispatched, but the reader's last

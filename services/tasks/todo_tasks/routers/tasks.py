@@ -26,6 +26,7 @@ from todo_tasks.schemas.responses import (
     CREATE_RESPONSES,
     DELETE_RESPONSES,
     LIST_RESPONSES,
+    MOVE_RESPONSES,
     READ_RESPONSES,
     RESTORE_RESPONSES,
 )
@@ -33,6 +34,7 @@ from todo_tasks.schemas.task import (
     Label,
     TaskComplete,
     TaskCreate,
+    TaskMove,
     TaskPatch,
     TaskPublic,
     TaskUpdate,
@@ -54,20 +56,31 @@ LabelFilter = Annotated[
 SortParameter = Annotated[
     repository.SortKey,
     Query(
-        description="`created` (the default), `updated` or `priority` (ties: newer first, "
-        "or older first with `order=asc`)."
+        description="`created` (the default), `updated`, `priority` (ties: newer first, "
+        "or older first with `order=asc`) or `position`: a list's order as set by moves "
+        "(with `list_id` or `inbox=true`)."
     ),
 ]
 OrderParameter = Annotated[
-    Literal["asc", "desc"],
-    Query(description="`desc` (the default: newest, latest or highest first) or `asc`."),
+    Literal["asc", "desc"] | None,
+    Query(
+        description="`desc` (the default but for `position`: newest, latest or highest "
+        "first) or `asc` (the default for `position`: first first)."
+    ),
+]
+ListFilter = Annotated[
+    int | None,
+    Query(gt=0, le=repository.MAX_BIGINT, description="Only the tasks of this list."),
+]
+InboxFilter = Annotated[
+    bool, Query(description="Only the tasks of no list (the Inbox); not with `list_id`.")
 ]
 # Out of range ids are a 400 here rather than an overflow in the database driver.
 TaskId = Annotated[int, Path(gt=0, le=repository.MAX_BIGINT)]
 Cursor = Annotated[
     str | None,
     Query(
-        max_length=64,
+        max_length=160,
         description="Resume after the page that answered this `X-Next-Cursor` (keyset paging: "
         "each page costs the same however far into the list it is). Combine with the same "
         "`completed` and any `limit`, not with `offset`.",
@@ -202,11 +215,13 @@ async def list_tasks(
     completed: bool | None = None,
     priority: PriorityFilter = None,
     label: LabelFilter = None,
+    list_id: ListFilter = None,
+    inbox: InboxFilter = False,
     limit: int | None = None,
     offset: Annotated[int, Query(ge=0, le=repository.MAX_BIGINT)] = 0,
     cursor: Cursor = None,
     sort: SortParameter = "created",
-    order: OrderParameter = "desc",
+    order: OrderParameter = None,
 ) -> Response:
     """The caller's tasks, newest first unless `sort`/`order` say otherwise; `X-Total-Count`
     is the filtered total before paging.
@@ -214,8 +229,14 @@ async def list_tasks(
     Filters combine (AND). Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor`
     of the previous page (with the same filters and order).
     """
-    keep = repository.TaskFilter(completed, priority, tuple(label or ()))
-    ordered = repository.Sort(sort, order == "desc")
+    if inbox and list_id is not None:
+        raise invalid(("query", "inbox"), "give list_id or inbox=true, not both", "one_list")
+    if sort == "position" and list_id is None and not inbox:
+        msg = "a manual order is a list's: give list_id, or inbox=true for the Inbox"
+        raise invalid(("query", "sort"), msg, "position_needs_list")
+    keep = repository.TaskFilter(completed, priority, tuple(label or ()), list_id, inbox)
+    descending = order == "desc" if order is not None else sort != "position"
+    ordered = repository.Sort(sort, descending)
     page, total, more = await repository.list_tasks(
         state.database,
         owner,
@@ -326,3 +347,19 @@ async def restore_task(
         "the trashed task is at another version: read the trash again",
         headers={"ETag": f'"{version}"'},
     )
+
+
+@router.post("/{task_id}/move", response_model=TaskPublic, responses=MOVE_RESPONSES)
+async def move_task(
+    owner: OwnerId, db: DatabaseDep, task_id: TaskId, body: TaskMove, if_match: IfMatch = None
+) -> Response:
+    """Put the task just `before` or `after` another task of its list, or first (neither);
+    with `list_id`, into that list (null: the Inbox). Only the moved task is written, but
+    rarely: when its neighbours' keys leave no short one between them, a run of tasks around
+    it gets new keys (and versions) too."""
+    anchor = body.before if body.before is not None else body.after
+    place = repository.Placement(anchor, before=body.before is not None)
+    to_list = body.list_id if "list_id" in body.model_fields_set else repository.SAME_LIST
+    expected = expected_versions(if_match)
+    task = await repository.move_task(db, owner, task_id, place, to_list, expected)
+    return await _written(db, owner, task_id, task, if_match)

@@ -90,6 +90,24 @@ CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
     ),
 }
 
+MOVE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The task in its new place (its `position`, and `list_id`).",
+        "headers": _ETAG,
+    },
+    **errors(
+        400,
+        404,
+        412,
+        s400="A value out of range, both `before` and `after`, an anchor that is not "
+        "another task of the list the task ends in, or a `list_id` that is not one of the "
+        "caller's lists.",
+        s404=_NOT_OWNED,
+        s412=_CHANGED,
+    ),
+}
+MOVE_RESPONSES[412]["headers"] = _ETAG
+
 _NOT_TRASHED = "The caller's trash holds no such task."
 RESTORE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -156,3 +174,71 @@ EVENTS_RESPONSES: dict[int | str, dict[str, Any]] = {
         s429="The user holds EVENT_STREAMS_PER_USER streams already.",
     ),
 }
+
+_NO_LIST = "No such list among the caller's."
+_LIST_CHANGED = (
+    "`If-Match` names another version than the list's: nothing changed. `ETag` is the current one."
+)
+_LIST_ETAG = {
+    "ETag": header(
+        'The list\'s version as a strong validator (`"3"`), for `If-Match`.', {"type": "string"}
+    )
+}
+LISTS_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "All of the caller's lists, in their order (at most LISTS_PER_USER).",
+        "headers": {"X-Total-Count": header("How many lists.", {"type": "integer", "minimum": 0})},
+    },
+}
+LIST_CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    201: {
+        "description": "The new list, after the caller's others.",
+        "headers": {"Location": header("The new list's path.", {"type": "string"}), **_LIST_ETAG},
+    },
+    **errors(
+        400,
+        409,
+        413,
+        s409="The caller has a list of that name already (ignoring case), or "
+        "LISTS_PER_USER lists: nothing was created.",
+    ),
+}
+LIST_READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The list.", "headers": _LIST_ETAG},
+    **errors(400, 404, s404=_NO_LIST),
+}
+LIST_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The list as changed (its version one higher).", "headers": _LIST_ETAG},
+    **errors(
+        400,
+        404,
+        409,
+        412,
+        413,
+        s404=_NO_LIST,
+        s409="The caller has another list of that name (ignoring case).",
+        s412=_LIST_CHANGED,
+    ),
+}
+LIST_WRITE_RESPONSES[412]["headers"] = _LIST_ETAG
+LIST_MOVE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The list in its new place (its `position`).", "headers": _LIST_ETAG},
+    **errors(400, 404, 412, s404=_NO_LIST, s412=_LIST_CHANGED),
+}
+LIST_MOVE_RESPONSES[412]["headers"] = _LIST_ETAG
+LIST_DELETE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {
+        "description": "Deleted; with `with_tasks=true` its tasks are in the trash (a restore "
+        "puts them in the Inbox). The change feed holds the list's tombstone."
+    },
+    **errors(
+        400,
+        404,
+        409,
+        412,
+        s404=_NO_LIST,
+        s409="The list still holds tasks: move them, or delete with `with_tasks=true`.",
+        s412=_LIST_CHANGED,
+    ),
+}
+LIST_DELETE_RESPONSES[412]["headers"] = _LIST_ETAG

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from hashlib import sha256
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import orjson
 from pydantic import (
@@ -20,6 +20,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     field_validator,
+    model_validator,
 )
 from typing_extensions import TypedDict
 
@@ -32,7 +33,7 @@ from todo_tasks.models.task import (
 )
 
 
-def _storable(value: str) -> str:
+def storable(value: str) -> str:
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
     try:
@@ -42,7 +43,7 @@ def _storable(value: str) -> str:
     return value
 
 
-def _not_blank(value: str) -> str:
+def not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be blank")
     return value
@@ -56,34 +57,34 @@ _NOT_SPACE = (
     "\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
 )
 
+HAS_TEXT = f"^{_NO_NUL}{_NOT_SPACE}{_NO_NUL}$"
+
 Title = Annotated[
     str,
-    Field(
-        min_length=1,
-        max_length=TITLE_MAX_LENGTH,
-        json_schema_extra={"pattern": f"^{_NO_NUL}{_NOT_SPACE}{_NO_NUL}$"},
-    ),
-    AfterValidator(_not_blank),
-    AfterValidator(_storable),
+    Field(min_length=1, max_length=TITLE_MAX_LENGTH, json_schema_extra={"pattern": HAS_TEXT}),
+    AfterValidator(not_blank),
+    AfterValidator(storable),
 ]
 Description = Annotated[
     str,
     Field(max_length=DESCRIPTION_MAX_LENGTH, json_schema_extra={"pattern": f"^{_NO_NUL}$"}),
-    AfterValidator(_storable),
+    AfterValidator(storable),
 ]
 
 # 0 none, 1 low, 2 medium, 3 high.
 Priority = Annotated[StrictInt, Field(ge=0, le=PRIORITY_MAX)]
 Label = Annotated[
     str,
-    Field(
-        min_length=1,
-        max_length=LABEL_MAX_LENGTH,
-        json_schema_extra={"pattern": f"^{_NO_NUL}{_NOT_SPACE}{_NO_NUL}$"},
-    ),
-    AfterValidator(_not_blank),
-    AfterValidator(_storable),
+    Field(min_length=1, max_length=LABEL_MAX_LENGTH, json_schema_extra={"pattern": HAS_TEXT}),
+    AfterValidator(not_blank),
+    AfterValidator(storable),
 ]
+
+
+# A list's id in a body: one of the caller's lists (else a 400 naming the field), or null for
+# the Inbox.
+ListId = Annotated[StrictInt, Field(gt=0, le=2**63 - 1)]
+TaskId = Annotated[StrictInt, Field(gt=0, le=2**63 - 1)]
 
 
 def _distinct(labels: list[str]) -> list[str]:
@@ -104,19 +105,19 @@ Labels = Annotated[
 ]
 
 
-class _Body(BaseModel):
+class Body(BaseModel):
     # Unknown fields (an `id` or `user_id`, say) are ignored: the owner comes from the token.
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
-def _refuse_null(value: Any) -> Any:
+def refuse_null(value: Any) -> Any:
     if value is None:
         raise ValueError("may be omitted but not null")
     return value
 
 
 def _not_null_in_schema(schema: dict[str, Any]) -> None:
-    """The OpenAPI side of `_refuse_null`: the field's schema loses its `null` branch."""
+    """The OpenAPI side of `refuse_null`: the field's schema loses its `null` branch."""
     (branch,) = (s for s in schema.pop("anyOf") if s.get("type") != "null")
     schema.update(branch)
     schema.pop("default", None)
@@ -126,12 +127,13 @@ def _not_null_in_schema(schema: dict[str, Any]) -> None:
 OMITTABLE = Field(default=None, json_schema_extra=_not_null_in_schema)
 
 
-class TaskBase(_Body):
+class TaskBase(Body):
     title: Title
     description: Description | None = None
     completed: StrictBool = False
     priority: Priority = 0
     labels: Labels = Field(default_factory=list)
+    list_id: ListId | None = None
 
 
 class TaskCreate(TaskBase):
@@ -162,9 +164,10 @@ class TaskUpdate(TaskBase):
     )
 
 
-class TaskPatch(_Body):
-    """PATCH changes only the fields sent; `description: null` clears it, a null title or
-    `completed` is a 400 (they cannot be null, and the schema says so)."""
+class TaskPatch(Body):
+    """PATCH changes only the fields sent; `description: null` clears it, `list_id: null`
+    moves the task to the Inbox, a null title or `completed` is a 400 (they cannot be null,
+    and the schema says so)."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"completed": True}]})
 
@@ -173,18 +176,19 @@ class TaskPatch(_Body):
     completed: StrictBool | None = OMITTABLE
     priority: Priority | None = OMITTABLE
     labels: Labels | None = OMITTABLE
+    list_id: ListId | None = None
 
-    _no_nulls = field_validator("title", "completed", "priority", "labels")(_refuse_null)
+    _no_nulls = field_validator("title", "completed", "priority", "labels")(refuse_null)
 
 
-class TaskComplete(_Body):
+class TaskComplete(Body):
     """`{"completed": true|false}` sets the flag; an empty object (or no body) toggles it."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"completed": True}]})
 
     completed: StrictBool | None = OMITTABLE
 
-    _no_null = field_validator("completed")(_refuse_null)
+    _no_null = field_validator("completed")(refuse_null)
 
 
 # A task as the database returns it and the API answers it: the repository's statements select
@@ -200,33 +204,32 @@ class TaskPublic(TypedDict):
     updated_at: datetime
     priority: int
     labels: list[str]
+    list_id: int | None
+    # Its place in its list (`?sort=position`): an opaque key, compared byte by byte.
+    position: str
     # 1 when created, +1 with every change (set by the database on every write): the ETag.
     version: int
 
 
-class TaskUpserted(TypedDict):
-    """A change feed entry: the task was created or changed, and is now `task`."""
+class Move(Body):
+    """Where a move puts an item: just before or just after another, or (neither) first."""
 
-    op: Literal["upsert"]
-    id: int
-    version: int
-    task: TaskPublic
+    before: TaskId | None = OMITTABLE
+    after: TaskId | None = OMITTABLE
 
+    _no_nulls = field_validator("before", "after")(refuse_null)
 
-class TaskDeleted(TypedDict):
-    """A change feed entry: the task was deleted (a tombstone, kept CHANGE_RETENTION_DAYS)."""
-
-    op: Literal["delete"]
-    id: int
-    version: int
+    @model_validator(mode="after")
+    def _one_anchor(self) -> Move:
+        if self.before is not None and self.after is not None:
+            raise ValueError("give `before` or `after`, not both")
+        return self
 
 
-TaskChange = TaskUpserted | TaskDeleted
+class TaskMove(Move):
+    """Just before or after another task of the list the task ends in, or first; `list_id`
+    (null: the Inbox) moves it to another list as well."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"after": 42}, {"list_id": 7}]})
 
-class ChangesPage(TypedDict):
-    """A page of the change feed: apply `changes` in order, then resume at `cursor`."""
-
-    changes: list[TaskChange]
-    cursor: str
-    has_more: bool
+    list_id: ListId | None = None
