@@ -126,9 +126,13 @@ export async function staysInStep(
   try {
     for await (const page of readChanges(tasks, user_id, cursor)) {
       for (const change of page.changes) {
-        const held: number =
-          change.op === "upsert" ? change.task.version : change.version;
-        void held;
+        if (change.op === "upsert" && change.type === "task") {
+          const held: number = change.task.version;
+          void held;
+        } else if (change.op === "upsert") {
+          const name: string = change.list.name;
+          void name;
+        }
       }
       cursor = page.cursor;
     }

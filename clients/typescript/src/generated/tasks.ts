@@ -95,6 +95,92 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/{user_id}/tasks/{task_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move Task
+         * @description Put the task just `before` or `after` another task of its list, or first (neither);
+         *     with `list_id`, into that list (null: the Inbox). Only the moved task is written, but
+         *     rarely: when its neighbours' keys leave no short one between them, a run of tasks around
+         *     it gets new keys (and versions) too.
+         */
+        post: operations["moveTask"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List Lists
+         * @description The caller's lists, in their order.
+         */
+        get: operations["listLists"];
+        put?: never;
+        /** Create List */
+        post: operations["createList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{list_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read List */
+        get: operations["readList"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete List
+         * @description Delete an empty list, or with `with_tasks=true` a list and (into the trash) its tasks.
+         */
+        delete: operations["deleteList"];
+        options?: never;
+        head?: never;
+        /** Rename List */
+        patch: operations["renameList"];
+        trace?: never;
+    };
+    "/api/{user_id}/lists/{list_id}/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move List
+         * @description Put the list just `before` or `after` another of the caller's lists, or first.
+         */
+        post: operations["moveList"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/{user_id}/trash": {
         parameters: {
             query?: never;
@@ -193,7 +279,7 @@ export interface components {
          */
         ChangesPage: {
             /** Changes */
-            changes: (components["schemas"]["TaskUpserted"] | components["schemas"]["TaskDeleted"])[];
+            changes: (components["schemas"]["TaskUpserted"] | components["schemas"]["TaskDeleted"] | components["schemas"]["ListUpserted"] | components["schemas"]["ListDeleted"])[];
             /** Cursor */
             cursor: string;
             /** Has More */
@@ -235,6 +321,103 @@ export interface components {
             type: string;
         };
         /**
+         * ListCreate
+         * @description POST: a new list, placed after the caller's others.
+         * @example {
+         *       "name": "Groceries"
+         *     }
+         */
+        ListCreate: {
+            /** Name */
+            name: string;
+        };
+        /**
+         * ListDeleted
+         * @description A change feed entry: the list was deleted.
+         */
+        ListDeleted: {
+            /**
+             * Op
+             * @constant
+             */
+            op: "delete";
+            /**
+             * Type
+             * @constant
+             */
+            type: "list";
+            /** Id */
+            id: number;
+            /** Version */
+            version: number;
+        };
+        /**
+         * ListMove
+         * @description Just before or after another of the caller's lists, or first.
+         * @example {
+         *       "before": 3
+         *     }
+         */
+        ListMove: {
+            /** Before */
+            before?: number;
+            /** After */
+            after?: number;
+        };
+        /** ListPublic */
+        ListPublic: {
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Position */
+            position: string;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+        };
+        /**
+         * ListUpdate
+         * @description PATCH: rename (a list's only writable field; `…/move` reorders).
+         * @example {
+         *       "name": "Shopping"
+         *     }
+         */
+        ListUpdate: {
+            /** Name */
+            name: string;
+        };
+        /**
+         * ListUpserted
+         * @description A change feed entry: the list was created or changed, and is now `list`.
+         */
+        ListUpserted: {
+            /**
+             * Op
+             * @constant
+             */
+            op: "upsert";
+            /**
+             * Type
+             * @constant
+             */
+            type: "list";
+            /** Id */
+            id: number;
+            /** Version */
+            version: number;
+            list: components["schemas"]["ListPublic"];
+        };
+        /**
          * TaskComplete
          * @description `{"completed": true|false}` sets the flag; an empty object (or no body) toggles it.
          * @example {
@@ -270,6 +453,8 @@ export interface components {
             priority?: number;
             /** Labels */
             labels?: string[];
+            /** List Id */
+            list_id?: number | null;
         };
         /**
          * TaskDeleted
@@ -281,15 +466,40 @@ export interface components {
              * @constant
              */
             op: "delete";
+            /**
+             * Type
+             * @constant
+             */
+            type: "task";
             /** Id */
             id: number;
             /** Version */
             version: number;
         };
         /**
+         * TaskMove
+         * @description Just before or after another task of the list the task ends in, or first; `list_id`
+         *     (null: the Inbox) moves it to another list as well.
+         * @example {
+         *       "after": 42
+         *     }
+         * @example {
+         *       "list_id": 7
+         *     }
+         */
+        TaskMove: {
+            /** Before */
+            before?: number;
+            /** After */
+            after?: number;
+            /** List Id */
+            list_id?: number | null;
+        };
+        /**
          * TaskPatch
-         * @description PATCH changes only the fields sent; `description: null` clears it, a null title or
-         *     `completed` is a 400 (they cannot be null, and the schema says so).
+         * @description PATCH changes only the fields sent; `description: null` clears it, `list_id: null`
+         *     moves the task to the Inbox, a null title or `completed` is a 400 (they cannot be null,
+         *     and the schema says so).
          * @example {
          *       "completed": true
          *     }
@@ -305,6 +515,8 @@ export interface components {
             priority?: number;
             /** Labels */
             labels?: string[];
+            /** List Id */
+            list_id?: number | null;
         };
         /** TaskPublic */
         TaskPublic: {
@@ -332,6 +544,10 @@ export interface components {
             priority: number;
             /** Labels */
             labels: string[];
+            /** List Id */
+            list_id: number | null;
+            /** Position */
+            position: string;
             /** Version */
             version: number;
         };
@@ -362,6 +578,8 @@ export interface components {
             priority?: number;
             /** Labels */
             labels?: string[];
+            /** List Id */
+            list_id?: number | null;
         };
         /**
          * TaskUpserted
@@ -373,6 +591,11 @@ export interface components {
              * @constant
              */
             op: "upsert";
+            /**
+             * Type
+             * @constant
+             */
+            type: "task";
             /** Id */
             id: number;
             /** Version */
@@ -405,13 +628,17 @@ export interface operations {
                 priority?: number;
                 /** @description Only tasks with this label, ignoring case; repeat it for tasks with all of them (`?label=home&label=urgent`). */
                 label?: string[];
+                /** @description Only the tasks of this list. */
+                list_id?: number;
+                /** @description Only the tasks of no list (the Inbox); not with `list_id`. */
+                inbox?: boolean;
                 limit?: number;
                 offset?: number;
                 /** @description Resume after the page that answered this `X-Next-Cursor` (keyset paging: each page costs the same however far into the list it is). Combine with the same `completed` and any `limit`, not with `offset`. */
                 cursor?: string;
-                /** @description `created` (the default), `updated` or `priority` (ties: newer first, or older first with `order=asc`). */
-                sort?: "created" | "updated" | "priority";
-                /** @description `desc` (the default: newest, latest or highest first) or `asc`. */
+                /** @description `created` (the default), `updated`, `priority` (ties: newer first, or older first with `order=asc`) or `position`: a list's order as set by moves (with `list_id` or `inbox=true`). */
+                sort?: "created" | "updated" | "priority" | "position";
+                /** @description `desc` (the default but for `position`: newest, latest or highest first) or `asc` (the default for `position`: first first). */
                 order?: "asc" | "desc";
             };
             header?: never;
@@ -1221,6 +1448,709 @@ export interface operations {
             412: {
                 headers: {
                     /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    moveTask: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Write only if the task is still at this version: its `ETag` as last read (`"3"`), several separated by commas, or `*` (any version, the task must exist). Otherwise the answer is 412 with the current `ETag`, and nothing changes. */
+                "If-Match"?: string;
+            };
+            path: {
+                task_id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TaskMove"];
+            };
+        };
+        responses: {
+            /** @description The task in its new place (its `position`, and `list_id`). */
+            200: {
+                headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TaskPublic"];
+                };
+            };
+            /** @description A value out of range, both `before` and `after`, an anchor that is not another task of the list the task ends in, or a `list_id` that is not one of the caller's lists. */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such task among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `If-Match` names another version than the task's: nothing changed. `ETag` is the current one; read the task, then decide. */
+            412: {
+                headers: {
+                    /** @description The task's version as a strong validator (`"3"`): send it back as `If-Match` to write only over this version, or as `If-None-Match` to read only if it changed. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listLists: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description All of the caller's lists, in their order (at most LISTS_PER_USER). */
+            200: {
+                headers: {
+                    /** @description How many lists. */
+                    "X-Total-Count": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPublic"][];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    createList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListCreate"];
+            };
+        };
+        responses: {
+            /** @description The new list, after the caller's others. */
+            201: {
+                headers: {
+                    /** @description The new list's path. */
+                    Location: string;
+                    /** @description The list's version as a strong validator (`"3"`), for `If-Match`. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPublic"];
+                };
+            };
+            /** @description The request does not fit the documented shape. */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller has a list of that name already (ignoring case), or LISTS_PER_USER lists: nothing was created. */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
+            413: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    readList: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                list_id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The list. */
+            200: {
+                headers: {
+                    /** @description The list's version as a strong validator (`"3"`), for `If-Match`. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPublic"];
+                };
+            };
+            /** @description The request does not fit the documented shape. */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such list among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteList: {
+        parameters: {
+            query?: {
+                /** @description Move the list's tasks to the trash with it. */
+                with_tasks?: boolean;
+            };
+            header?: {
+                /** @description Write only if the task is still at this version: its `ETag` as last read (`"3"`), several separated by commas, or `*` (any version, the task must exist). Otherwise the answer is 412 with the current `ETag`, and nothing changes. */
+                "If-Match"?: string;
+            };
+            path: {
+                list_id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted; with `with_tasks=true` its tasks are in the trash (a restore puts them in the Inbox). The change feed holds the list's tombstone. */
+            204: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The request does not fit the documented shape. */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such list among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The list still holds tasks: move them, or delete with `with_tasks=true`. */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `If-Match` names another version than the list's: nothing changed. `ETag` is the current one. */
+            412: {
+                headers: {
+                    /** @description The list's version as a strong validator (`"3"`), for `If-Match`. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    renameList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Write only if the task is still at this version: its `ETag` as last read (`"3"`), several separated by commas, or `*` (any version, the task must exist). Otherwise the answer is 412 with the current `ETag`, and nothing changes. */
+                "If-Match"?: string;
+            };
+            path: {
+                list_id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListUpdate"];
+            };
+        };
+        responses: {
+            /** @description The list as changed (its version one higher). */
+            200: {
+                headers: {
+                    /** @description The list's version as a strong validator (`"3"`), for `If-Match`. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPublic"];
+                };
+            };
+            /** @description The request does not fit the documented shape. */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such list among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The caller has another list of that name (ignoring case). */
+            409: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `If-Match` names another version than the list's: nothing changed. `ETag` is the current one. */
+            412: {
+                headers: {
+                    /** @description The list's version as a strong validator (`"3"`), for `If-Match`. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The request body is over `MAX_BODY_BYTES` (1 MiB). */
+            413: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (the database) is unreachable: retry later. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying. */
+                    "Retry-After": number;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    moveList: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Write only if the task is still at this version: its `ETag` as last read (`"3"`), several separated by commas, or `*` (any version, the task must exist). Otherwise the answer is 412 with the current `ETag`, and nothing changes. */
+                "If-Match"?: string;
+            };
+            path: {
+                list_id: number;
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ListMove"];
+            };
+        };
+        responses: {
+            /** @description The list in its new place (its `position`). */
+            200: {
+                headers: {
+                    /** @description The list's version as a strong validator (`"3"`), for `If-Match`. */
+                    ETag: string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListPublic"];
+                };
+            };
+            /** @description The request does not fit the documented shape. */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
+            /** @description Missing, malformed, expired or wrongly signed token. */
+            401: {
+                headers: {
+                    /** @description Always `Bearer`. */
+                    "WWW-Authenticate": string;
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The path's `user_id` is not the token's subject. */
+            403: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such list among the caller's. */
+            404: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description `If-Match` names another version than the list's: nothing changed. `ETag` is the current one. */
+            412: {
+                headers: {
+                    /** @description The list's version as a strong validator (`"3"`), for `If-Match`. */
                     ETag: string;
                     /** @description The request's id (the client's, when it looks like one), also in every log line. */
                     "X-Request-ID"?: string;
