@@ -6,10 +6,10 @@ import type { View } from "@/lib/tasks";
 
 import type { Report } from "./useProblem";
 
-export const ALL_TASKS: View = { filter: "all", label: null, order: "newest" };
+export const ALL_TASKS: View = { scope: "all", filter: "all", label: null, order: "newest" };
 
 function same(a: View, b: View): boolean {
-  return a.filter === b.filter && a.label === b.label && a.order === b.order;
+  return a.scope === b.scope && a.filter === b.filter && a.label === b.label && a.order === b.order;
 }
 
 /**

@@ -18,6 +18,8 @@ import {
   deleteTask,
   discardTask,
   emptyTrash,
+  moveTask,
+  type Placement,
   readTask,
   restoreTask,
   setCompleted,
@@ -107,6 +109,26 @@ export function useAddTask(userId: string, events: TaskEvents) {
       applyTask(client, userId, task, true);
       return `Added “${task.title}”.`;
     },
+  );
+}
+
+/** A move within the shown list: the service places it; the lists in a manual order reload. */
+export function useMoveTask(userId: string, events: TaskEvents) {
+  return useTaskMutation(
+    userId,
+    events,
+    ({ seen, place }: { seen: Seen; place: Placement; what: string }) =>
+      moveTask(userId, seen, place),
+    (client, task: Task, { what }) => {
+      applyTask(client, userId, task, false);
+      for (const view of loadedViews(client, userId)) {
+        if (view.order === "manual") {
+          void client.invalidateQueries({ queryKey: taskKeys.list(userId, view), exact: true });
+        }
+      }
+      return `“${task.title}” moved ${what}.`;
+    },
+    (input) => input.seen,
   );
 }
 

@@ -5,13 +5,16 @@
  */
 import { type InfiniteData, type QueryClient, infiniteQueryOptions } from "@tanstack/react-query";
 
-import type { TaskChange } from "@todo/api-client";
+import type { Change } from "@todo/api-client";
+
+import { listLists } from "./lists";
 
 import {
   type Filter,
   type Task,
   type TaskPage,
   type Order,
+  type Scope,
   type View,
   countTasks,
   listTasks,
@@ -25,10 +28,16 @@ export const taskKeys = {
   all: (userId: string) => ["tasks", userId] as const,
   lists: (userId: string) => ["tasks", userId, "list"] as const,
   list: (userId: string, view: View) =>
-    ["tasks", userId, "list", view.filter, view.label ?? "", view.order] as const,
+    ["tasks", userId, "list", view.filter, view.label ?? "", view.order, view.scope] as const,
   counts: (userId: string) => ["tasks", userId, "counts"] as const,
   trash: (userId: string) => ["tasks", userId, "trash"] as const,
+  /** The person's lists, and each one's count of tasks left to do. */
+  taskLists: (userId: string) => ["tasks", userId, "task-lists"] as const,
 };
+
+export function taskListsQuery(userId: string) {
+  return { queryKey: taskKeys.taskLists(userId), queryFn: () => listLists(userId) };
+}
 
 /** The trash's pages, latest deleted first. */
 export function trashQuery(userId: string) {
@@ -60,20 +69,23 @@ export function loadedViews(client: QueryClient, userId: string): View[] {
     .getQueryCache()
     .findAll({ queryKey: taskKeys.lists(userId) })
     .map(({ queryKey }) => {
-      const [, , , filter, label, order] = queryKey as [
+      const [, , , filter, label, order, scope] = queryKey as [
         string,
         string,
         string,
         Filter,
         string,
         Order,
+        Scope,
       ];
-      return { filter, label: label || null, order };
+      return { scope, filter, label: label || null, order };
     });
 }
 
 export function belongs(task: Task, view: View): boolean {
-  const { filter, label } = view;
+  const { filter, label, scope } = view;
+  if (scope === "inbox" && task.list_id !== null) return false;
+  if (typeof scope === "number" && task.list_id !== scope) return false;
   if (label !== null && !task.labels.some((other) => sameLabel(other, label))) return false;
   return filter === "all" || task.completed === (filter === "completed");
 }
@@ -144,7 +156,7 @@ export function applyTask(client: QueryClient, userId: string, task: Task, isNew
 }
 
 /** Orders in which a task just made comes first, and those an edit can move a task in. */
-const NEW_ON_TOP = new Set<Order>(["newest", "updated"]);
+const NEW_ON_TOP = new Set<Order>(["newest", "updated", "manual"]);
 const REORDERED_BY_EDITS = new Set<Order>(["updated", "priority"]);
 
 /** Tasks this page saw deleted, with the version of the delete when known: a streamed upsert
@@ -182,7 +194,11 @@ export function shownVersion(client: QueryClient, userId: string, taskId: number
  * a reload already brought): true when it changed something. A task a list does not show yet
  * goes on top when it is the newest there; anywhere else the list's next reload places it.
  */
-export function applyChange(client: QueryClient, userId: string, change: TaskChange): boolean {
+export function applyChange(client: QueryClient, userId: string, change: Change): boolean {
+  if (change.type === "list") {
+    void client.invalidateQueries({ queryKey: taskKeys.taskLists(userId) });
+    return true;
+  }
   const shown = shownVersion(client, userId, change.id);
   if (shown !== null && shown >= change.version) return false;
   if (change.op === "delete") {

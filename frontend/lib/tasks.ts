@@ -12,32 +12,44 @@ export type { Task };
 export type Seen = Pick<Task, "id" | "version">;
 export type Filter = "all" | "active" | "completed";
 
-/** The orders a list can be shown in. */
-export type Order = "newest" | "oldest" | "updated" | "priority";
+/** The orders a list can be shown in; `manual` (the person's own, set by moving tasks) only
+ * within one list or the Inbox. */
+export type Order = "newest" | "oldest" | "updated" | "priority" | "manual";
 
 export const ORDER_LABELS: Record<Order, string> = {
   newest: "Newest first",
   oldest: "Oldest first",
   updated: "Recently changed",
   priority: "Highest priority",
+  manual: "My order",
 };
 
 const ORDER_QUERY: Record<
   Order,
-  { sort: "created" | "updated" | "priority"; order: "asc" | "desc" }
+  { sort: "created" | "updated" | "priority" | "position"; order: "asc" | "desc" }
 > = {
   newest: { sort: "created", order: "desc" },
   oldest: { sort: "created", order: "asc" },
   updated: { sort: "updated", order: "desc" },
   priority: { sort: "priority", order: "desc" },
+  manual: { sort: "position", order: "asc" },
 };
 
-/** What the list shows: a completion filter, optionally only the tasks with a label, in an
- * order. */
+/** Whose tasks a view shows: every task, the Inbox's (no list), or one list's (its id). */
+export type Scope = "all" | "inbox" | number;
+
+/** What the list shows: a list (or all), a completion filter, optionally only the tasks with
+ * a label, in an order. */
 export interface View {
+  scope: Scope;
   filter: Filter;
   label: string | null;
   order: Order;
+}
+
+/** The `list_id` a task made in this scope gets. */
+export function listOf(scope: Scope): number | null {
+  return typeof scope === "number" ? scope : null;
 }
 
 /** Labels match ignoring case, as the service compares them. */
@@ -62,6 +74,7 @@ export interface TaskFieldsInput {
   description: string | null;
   priority: number;
   labels: string[];
+  list_id?: number | null;
 }
 
 export const PAGE_SIZE = 20;
@@ -144,6 +157,12 @@ function toApiError(response: Response, body: unknown): ApiError {
     return new ApiError("Your session has ended. Please sign in again.", status);
   }
   if (status === 404) return new ApiError("That task no longer exists.", status);
+  if (status === 409) {
+    // The service's own sentence, written for people ("you already have a list of that name").
+    const detail = (body as { detail?: unknown } | undefined)?.detail;
+    const said = typeof detail === "string" ? detail : "That conflicts with what is there now";
+    return new ApiError(`${said.charAt(0).toUpperCase()}${said.slice(1)}.`, status);
+  }
   if (status === 412) {
     const message = "This task was changed on another device.";
     return new ApiError(message, status, {}, versionOf(response));
@@ -156,7 +175,7 @@ function toApiError(response: Response, body: unknown): ApiError {
 }
 
 /** The typed client's result, or an ApiError; a lost session becomes a 401 ApiError too. */
-async function call<T>(
+export async function call<T>(
   request: () => Promise<{ data?: T; error?: unknown; response: Response }>,
 ): Promise<{ data: T; response: Response }> {
   let result: { data?: T; error?: unknown; response: Response };
@@ -172,7 +191,7 @@ async function call<T>(
 
 let client: ReturnType<typeof createTasksClient> | undefined;
 
-function api(): ReturnType<typeof createTasksClient> {
+export function api(): ReturnType<typeof createTasksClient> {
   client ??= createTasksClient(window.location.origin, { getToken: sessionToken });
   return client;
 }
@@ -211,6 +230,11 @@ export async function listTasks(
           ...(cursor === null ? {} : { cursor }),
           ...(completed === undefined ? {} : { completed }),
           ...(view.label === null ? {} : { label: [view.label] }),
+          ...(view.scope === "all"
+            ? {}
+            : view.scope === "inbox"
+              ? { inbox: true }
+              : { list_id: view.scope }),
           ...(view.order === "newest" ? {} : ORDER_QUERY[view.order]),
         },
       },
@@ -223,7 +247,9 @@ export async function listTasks(
 export async function countTasks(userId: string): Promise<Record<Filter, number>> {
   const filters: Filter[] = ["all", "active", "completed"];
   const pages = await Promise.all(
-    filters.map((filter) => listTasks(userId, { filter, label: null, order: "newest" }, null, 1)),
+    filters.map((filter) =>
+      listTasks(userId, { scope: "all", filter, label: null, order: "newest" }, null, 1),
+    ),
   );
   return { all: pages[0]!.total, active: pages[1]!.total, completed: pages[2]!.total };
 }
@@ -300,6 +326,19 @@ export async function deleteTask(userId: string, seen: Seen): Promise<void> {
       params: { path: { user_id: userId, task_id: seen.id }, header: ifMatch(seen) },
     }),
   );
+}
+
+/** Where a move puts a task: just before or after another of the list, or first. */
+export type Placement = { before: number } | { after: number } | Record<string, never>;
+
+export async function moveTask(userId: string, seen: Seen, place: Placement): Promise<Task> {
+  const { data } = await call(() =>
+    api().POST("/api/{user_id}/tasks/{task_id}/move", {
+      params: { path: { user_id: userId, task_id: seen.id }, header: ifMatch(seen) },
+      body: place,
+    }),
+  );
+  return data;
 }
 
 /** A page of the trash, latest deleted first. */

@@ -13,10 +13,13 @@ export function NewTaskForm({
   userId,
   events,
   focusOnStart,
+  listId,
 }: {
   userId: string;
   events: TaskEvents;
   focusOnStart: boolean;
+  /** The list shown, which a new task joins (null: the Inbox). */
+  listId: number | null;
 }) {
   const [draft, setDraft] = useState(EMPTY_DRAFT);
   const add = useAddTask(userId, events);
@@ -31,12 +34,15 @@ export function NewTaskForm({
 
   function submit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
-    add.mutate(fieldsOf(draft), {
-      onSuccess: () => {
-        setDraft(EMPTY_DRAFT);
-        titleRef.current?.focus();
+    add.mutate(
+      { ...fieldsOf(draft), list_id: listId },
+      {
+        onSuccess: () => {
+          setDraft(EMPTY_DRAFT);
+          titleRef.current?.focus();
+        },
       },
-    });
+    );
   }
 
   return (

@@ -1,12 +1,18 @@
 "use client";
 
-import { useEffect, useRef, useState } from "react";
+import { type DragEvent, useEffect, useRef, useState } from "react";
 
 import { type TaskEvents, conflicted, useDeleteTask, useToggleTask } from "@/hooks/useTaskChanges";
 import { PRIORITY_NAMES, type Task } from "@/lib/tasks";
 
 import { ConflictNotice } from "./ConflictNotice";
 import { TaskEditor } from "./TaskEditor";
+
+export interface Reorder {
+  up?: () => void;
+  down?: () => void;
+  dropped: (taskId: number) => void;
+}
 
 /** One task: its box (complete or not), Edit in place and Delete. While a change of it is on
  * its way the controls stay focusable but do nothing (aria-disabled), so focus stays put. A
@@ -17,12 +23,16 @@ export function TaskItem({
   task,
   events,
   onLabel,
+  reorder,
 }: {
   userId: string;
   task: Task;
   events: TaskEvents;
   /** Narrows the list to the tasks with this label. */
   onLabel: (label: string) => void;
+  /** In the person's own order: move it a place up or down (absent at the ends), or put the
+   * task dropped on it just before it. */
+  reorder?: Reorder;
 }) {
   const [editing, setEditing] = useState(false);
   const toggle = useToggleTask(userId, events);
@@ -72,6 +82,19 @@ export function TaskItem({
       className={["task", task.completed && "done", conflict && "conflicted"]
         .filter(Boolean)
         .join(" ")}
+      {...(reorder
+        ? {
+            draggable: true,
+            onDragStart: (event: DragEvent<HTMLLIElement>) =>
+              event.dataTransfer.setData("application/x-task-id", String(task.id)),
+            onDragOver: (event: DragEvent<HTMLLIElement>) => event.preventDefault(),
+            onDrop: (event: DragEvent<HTMLLIElement>) => {
+              event.preventDefault();
+              const dragged = Number(event.dataTransfer.getData("application/x-task-id"));
+              if (dragged && dragged !== task.id) reorder.dropped(dragged);
+            },
+          }
+        : {})}
     >
       <input
         type="checkbox"
@@ -107,6 +130,30 @@ export function TaskItem({
         ) : null}
       </div>
       <div className="actions">
+        {reorder ? (
+          <>
+            <button
+              type="button"
+              id={`task-${task.id}-up`}
+              className="secondary move"
+              aria-label={`Move “${task.title}” up`}
+              aria-disabled={!reorder.up || undefined}
+              onClick={() => reorder.up?.()}
+            >
+              ↑
+            </button>
+            <button
+              type="button"
+              id={`task-${task.id}-down`}
+              className="secondary move"
+              aria-label={`Move “${task.title}” down`}
+              aria-disabled={!reorder.down || undefined}
+              onClick={() => reorder.down?.()}
+            >
+              ↓
+            </button>
+          </>
+        ) : null}
         <button
           type="button"
           ref={editButton}

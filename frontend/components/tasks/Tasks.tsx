@@ -1,15 +1,19 @@
 "use client";
 
-import { useMemo, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 
 import { useFilterSwitch } from "@/hooks/useFilterSwitch";
 import { useFocusHandoff } from "@/hooks/useFocusHandoff";
 import { useLiveUpdates } from "@/hooks/useLiveUpdates";
 import { useProblem } from "@/hooks/useProblem";
-import type { TaskEvents } from "@/hooks/useTaskChanges";
+import { type TaskEvents, useMoveTask } from "@/hooks/useTaskChanges";
 import { useTaskCounts } from "@/hooks/useTaskCounts";
 import { useTaskList } from "@/hooks/useTaskList";
-import { type Filter, ORDER_LABELS, type Task } from "@/lib/tasks";
+import { useListChanges, useTaskLists } from "@/hooks/useTaskLists";
+import { ApiError, type Filter, ORDER_LABELS, type Scope, type Task, listOf } from "@/lib/tasks";
+
+import { ListActions } from "../lists/ListActions";
+import { ListNav } from "../lists/ListNav";
 
 import { LabelFilter } from "./LabelFilter";
 import { OrderPicker } from "./OrderPicker";
@@ -19,7 +23,7 @@ import { UndoBar } from "./UndoBar";
 import { NewTaskForm } from "./NewTaskForm";
 import { ProblemBanner } from "./ProblemBanner";
 import { FILTER_LABELS, TaskFilters } from "./TaskFilters";
-import { TaskItem } from "./TaskItem";
+import { type Reorder, TaskItem } from "./TaskItem";
 
 const EMPTY: Record<Filter, string> = {
   all: "No tasks yet. Add your first one above.",
@@ -45,8 +49,52 @@ export function Tasks({
   const [inTrash, setInTrash] = useState(false);
   const events = useMemo<TaskEvents>(() => ({ report, announce, offerUndo }), [report]);
   const { view, pending, choose } = useFilterSwitch(userId, report);
-  const { filter, label, order } = view;
+  const { scope, filter, label, order } = view;
   const list = useTaskList(userId, view, problem?.transient ?? false);
+  const taskLists = useTaskLists(userId);
+  const listChanges = useListChanges(userId, report, announce);
+  const move = useMoveTask(userId, events);
+  const refocus = useRef<string | null>(null);
+  const shownList = typeof scope === "number" ? taskLists.lists.find((l) => l.id === scope) : null;
+  const scopeName =
+    scope === "all" ? "All tasks" : scope === "inbox" ? "Inbox" : (shownList?.name ?? "List");
+
+  // A moved task keeps the focus on the control that moved it, wherever it now is.
+  useEffect(() => {
+    const control = refocus.current === null ? null : document.getElementById(refocus.current);
+    if (control) {
+      control.focus();
+      refocus.current = null;
+    }
+  }, [list.tasks]);
+
+  function chooseScope(next: Scope, name: string) {
+    setInTrash(false);
+    const nextOrder = next === "all" && order === "manual" ? "newest" : order;
+    void choose({ scope: next, filter, label, order: nextOrder }, `tasks of ${name}`);
+  }
+
+  function reorder(task: Task, index: number): Reorder | undefined {
+    if (order !== "manual") return undefined;
+    const above = list.tasks[index - 1];
+    const below = list.tasks[index + 1];
+    const send = (place: { before: number } | { after: number }, what: string, control: string) =>
+      move.mutate({ seen: task, place, what }, { onSuccess: () => (refocus.current = control) });
+    return {
+      up: above ? () => send({ before: above.id }, "up", `task-${task.id}-up`) : undefined,
+      down: below ? () => send({ after: below.id }, "down", `task-${task.id}-down`) : undefined,
+      dropped: (taskId) => {
+        const dragged = list.tasks.find((other) => other.id === taskId);
+        if (dragged) {
+          move.mutate({
+            seen: dragged,
+            place: { before: task.id },
+            what: `before “${task.title}”`,
+          });
+        }
+      },
+    };
+  }
   const counts = useTaskCounts(userId);
   const focus = useFocusHandoff(list.tasks);
   const live = useLiveUpdates(userId);
@@ -59,101 +107,155 @@ export function Tasks({
       ? `Couldn't load your tasks. ${list.error.message} Trying again by itself…`
       : null;
 
+  const createError =
+    listChanges.create.error instanceof ApiError ? listChanges.create.error.message : null;
+
   return (
-    <>
-      <NewTaskForm userId={userId} events={events} focusOnStart={focusOnStart} />
-      {shownProblem ? (
-        <ProblemBanner message={shownProblem.message} onDismiss={dismiss} />
-      ) : loadFailure ? (
-        <ProblemBanner message={loadFailure} />
-      ) : null}
-      <p role="status" className="visually-hidden">
-        {status}
-      </p>
-      <p role="status" className="muted sync-status" data-live={live}>
-        {live === "offline"
-          ? "Offline: changes from your other devices will show here when the connection is back."
-          : null}
-      </p>
-      <TaskFilters
-        shown={filter}
-        pending={pending && pending.label === label ? pending.filter : null}
-        counts={counts}
-        inTrash={inTrash}
-        onChoose={(f, what) => {
-          setInTrash(false);
-          void choose({ filter: f, label, order }, `${what} tasks`);
-        }}
-        onTrash={() => setInTrash(true)}
+    <div className="workspace">
+      <ListNav
+        lists={taskLists.lists}
+        left={taskLists.left}
+        scope={scope}
+        onChoose={chooseScope}
+        onCreate={(name, done) =>
+          listChanges.create.mutate(name, {
+            onSuccess: (made) => {
+              done();
+              chooseScope(made.id, made.name);
+            },
+          })
+        }
+        creating={listChanges.create.isPending}
+        createError={createError}
       />
-      {inTrash ? null : (
-        <OrderPicker
-          order={order}
-          onChoose={(next) =>
-            void choose({ filter, label, order: next }, `tasks ${ORDER_LABELS[next].toLowerCase()}`)
-          }
+      <div className="shown">
+        <h2 className="scope-name">{scopeName}</h2>
+        {shownList ? (
+          <ListActions
+            key={shownList.id}
+            list={shownList}
+            lists={taskLists.lists}
+            left={taskLists.left.get(shownList.id)}
+            onRename={(name, done) =>
+              listChanges.rename.mutate({ seen: shownList, name }, { onSuccess: done })
+            }
+            onMove={(place, what) => listChanges.move.mutate({ seen: shownList, place, what })}
+            onDelete={() =>
+              listChanges.remove.mutate(shownList, {
+                onSuccess: () => chooseScope("all", "All tasks"),
+              })
+            }
+          />
+        ) : null}
+        <NewTaskForm
+          userId={userId}
+          events={events}
+          focusOnStart={focusOnStart}
+          listId={listOf(scope)}
         />
-      )}
-      {inTrash ? (
-        <TrashView userId={userId} events={events} />
-      ) : (
-        <>
-          {label !== null ? (
-            <LabelFilter
-              label={label}
-              total={list.loading ? null : list.total}
-              onClear={() =>
-                void choose(
-                  { filter, label: null, order },
-                  `${FILTER_LABELS[filter].toLowerCase()} tasks`,
-                )
-              }
-            />
-          ) : null}
-          {list.loading ? (
-            <p role="status" className="muted">
-              Loading tasks…
-            </p>
-          ) : list.tasks.length === 0 ? (
-            <p className="muted empty">
-              {label === null
-                ? EMPTY[filter]
-                : `No ${filter === "all" ? "" : `${FILTER_LABELS[filter].toLowerCase()} `}tasks labelled “${label}”.`}
-            </p>
-          ) : (
-            <ul
-              className="tasks"
-              aria-label={`${FILTER_LABELS[filter]} tasks${label === null ? "" : ` labelled ${label}`}`}
-              aria-busy={pending !== null || undefined}
-              onFocus={focus.onFocus}
-              onBlur={focus.onBlur}
-            >
-              {list.tasks.map((task) => (
-                <TaskItem
-                  key={task.id}
-                  userId={userId}
-                  task={task}
-                  events={events}
-                  onLabel={(chosen) =>
-                    void choose({ filter, label: chosen, order }, `tasks labelled “${chosen}”`)
-                  }
-                />
-              ))}
-            </ul>
-          )}
-          {!list.loading && list.hasMore ? (
-            <button
-              type="button"
-              className="secondary more"
-              disabled={list.loadingMore}
-              onClick={list.loadMore}
-            >
-              {list.loadingMore ? "Loading…" : `Load more (${list.total - list.tasks.length} left)`}
-            </button>
-          ) : null}
-        </>
-      )}
-      <UndoBar userId={userId} task={undoable} events={events} onDone={() => offerUndo(null)} />
-    </>
+        {shownProblem ? (
+          <ProblemBanner message={shownProblem.message} onDismiss={dismiss} />
+        ) : loadFailure ? (
+          <ProblemBanner message={loadFailure} />
+        ) : null}
+        <p role="status" className="visually-hidden">
+          {status}
+        </p>
+        <p role="status" className="muted sync-status" data-live={live}>
+          {live === "offline"
+            ? "Offline: changes from your other devices will show here when the connection is back."
+            : null}
+        </p>
+        <TaskFilters
+          shown={filter}
+          pending={pending && pending.label === label ? pending.filter : null}
+          counts={counts}
+          inTrash={inTrash}
+          onChoose={(f, what) => {
+            setInTrash(false);
+            void choose({ scope, filter: f, label, order }, `${what} tasks`);
+          }}
+          onTrash={() => setInTrash(true)}
+        />
+        {inTrash ? null : (
+          <OrderPicker
+            order={order}
+            manual={scope !== "all"}
+            onChoose={(next) =>
+              void choose(
+                { scope, filter, label, order: next },
+                `tasks ${ORDER_LABELS[next].toLowerCase()}`,
+              )
+            }
+          />
+        )}
+        {inTrash ? (
+          <TrashView userId={userId} events={events} />
+        ) : (
+          <>
+            {label !== null ? (
+              <LabelFilter
+                label={label}
+                total={list.loading ? null : list.total}
+                onClear={() =>
+                  void choose(
+                    { scope, filter, label: null, order },
+                    `${FILTER_LABELS[filter].toLowerCase()} tasks`,
+                  )
+                }
+              />
+            ) : null}
+            {list.loading ? (
+              <p role="status" className="muted">
+                Loading tasks…
+              </p>
+            ) : list.tasks.length === 0 ? (
+              <p className="muted empty">
+                {label === null
+                  ? EMPTY[filter]
+                  : `No ${filter === "all" ? "" : `${FILTER_LABELS[filter].toLowerCase()} `}tasks labelled “${label}”.`}
+              </p>
+            ) : (
+              <ul
+                className="tasks"
+                aria-label={`${FILTER_LABELS[filter]} tasks${scope === "all" ? "" : ` in ${scopeName}`}${label === null ? "" : ` labelled ${label}`}`}
+                aria-busy={pending !== null || undefined}
+                onFocus={focus.onFocus}
+                onBlur={focus.onBlur}
+              >
+                {list.tasks.map((task, index) => (
+                  <TaskItem
+                    key={task.id}
+                    userId={userId}
+                    task={task}
+                    events={events}
+                    reorder={reorder(task, index)}
+                    onLabel={(chosen) =>
+                      void choose(
+                        { scope, filter, label: chosen, order },
+                        `tasks labelled “${chosen}”`,
+                      )
+                    }
+                  />
+                ))}
+              </ul>
+            )}
+            {!list.loading && list.hasMore ? (
+              <button
+                type="button"
+                className="secondary more"
+                disabled={list.loadingMore}
+                onClick={list.loadMore}
+              >
+                {list.loadingMore
+                  ? "Loading…"
+                  : `Load more (${list.total - list.tasks.length} left)`}
+              </button>
+            ) : null}
+          </>
+        )}
+        <UndoBar userId={userId} task={undoable} events={events} onDone={() => offerUndo(null)} />
+      </div>
+    </div>
   );
 }
