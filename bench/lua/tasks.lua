@@ -1,5 +1,5 @@
 -- The tasks service's hot paths, rotating over many users' real tokens.
--- Args: MODE (list | changes | one | create | patch | complete) DATA_FILE [QUERY], where each line
+-- Args: MODE (list | changes | one | create | patch | complete | move) DATA_FILE [QUERY], where each line
 -- of DATA_FILE is "user_id<TAB>access_token<TAB>task_id" (a task that user owns), and QUERY is the
 -- query string of the list or of the change feed ("?limit=20" unless given).
 
@@ -30,6 +30,9 @@ local function prepare(mode, user_id, token, task_id, query)
       headers["Content-Type"] = "application/json"
       return wrk.format("PATCH", base .. "/" .. task_id .. "/complete", headers,
          '{"completed": true}')
+   elseif mode == "move" then
+      headers["Content-Type"] = "application/json"
+      return wrk.format("POST", base .. "/" .. task_id .. "/move", headers, "{}")
    end
    error("unknown mode " .. tostring(mode))
 end

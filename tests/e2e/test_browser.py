@@ -782,7 +782,9 @@ def test_priority_and_labels_are_set_shown_and_narrow_the_list(
     assert _serious_violations(page) == []
 
     page.get_by_role("button", name="Show every label").click()
-    page.get_by_role("button", name=re.compile(r"^All")).click()
+    all_tasks = page.get_by_role("button", name=re.compile(r"^All \d"))
+    all_tasks.click()
+    expect(all_tasks).to_have_attribute("aria-pressed", "true")  # shown, not still loading
     page.get_by_label("Sort").select_option("Highest priority")
     _expect_titles(page, ["Pay rent", "Call mum", "Buy milk"])
     page.get_by_label("Sort").select_option("Oldest first")
@@ -845,10 +847,86 @@ def test_a_delete_can_be_undone_and_the_trash_restores_and_empties(
     page.get_by_role("button", name="Empty the trash").click()
     expect(page.locator(".empty")).to_have_text("The trash is empty.")
 
-    page.get_by_role("button", name=re.compile(r"^All")).click()
+    all_tasks = page.get_by_role("button", name=re.compile(r"^All \d"))
+    all_tasks.click()
+    expect(all_tasks).to_have_attribute("aria-pressed", "true")  # shown, not still loading
     _expect_titles(page, ["Bravo", "Alpha"])
     _counts(page, 2, 2, 0)
     headers = {"Authorization": f"Bearer {_token(page)}"}
     base = f"{_origin(stack)}/api/{_session_user_id(page)}"
     assert httpx.get(f"{base}/trash", headers=headers).json() == []
+    page.context.close()
+
+
+def test_lists_are_made_renamed_reordered_and_deleted_and_tasks_keep_my_order(
+    browser: Browser, stack: Stack
+) -> None:
+    """On a phone: the Lists menu makes a list and shows it; tasks added there join it and
+    count; My order moves them by keyboard (focus staying on the control) and by drag and
+    drop, as the service stores it; lists are renamed, reordered and deleted after a
+    confirmation, their tasks going to the trash."""
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    menu = page.get_by_role("button", name="Lists", exact=True)
+    expect(menu).to_have_attribute("aria-expanded", "false")
+    menu.click()
+    page.get_by_label("New list").fill("Groceries")
+    page.get_by_role("button", name="Add list").click()
+    expect(page.get_by_role("heading", name="Groceries")).to_be_visible()
+    for title in ("Milk", "Eggs", "Bread"):
+        _add(page, title)
+    page.get_by_label("Sort").select_option("My order")
+    _expect_titles(page, ["Bread", "Eggs", "Milk"])
+    up = page.get_by_role("button", name="Move “Milk” up")
+    up.focus()
+    page.keyboard.press("Enter")
+    _expect_titles(page, ["Bread", "Milk", "Eggs"])
+    expect(up).to_be_focused()
+    page.locator(".task", has_text="Eggs").drag_to(page.locator(".task", has_text="Bread"))
+    _expect_titles(page, ["Eggs", "Bread", "Milk"])
+    user = _session_user_id(page)
+    with _api(page) as api:
+        lists = api.get(f"/api/{user}/lists").json()
+        assert [found["name"] for found in lists] == ["Groceries"]
+        stored = api.get(
+            f"/api/{user}/tasks", params={"list_id": lists[0]["id"], "sort": "position"}
+        ).json()
+    assert [task["title"] for task in stored] == ["Eggs", "Bread", "Milk"]
+    assert _serious_violations(page) == []
+
+    page.get_by_role("button", name="Rename list").click()
+    page.get_by_label("Name of the list").fill("Shopping")
+    page.get_by_role("button", name="Save name").click()
+    expect(page.get_by_role("heading", name="Shopping")).to_be_visible()
+    menu.click()
+    page.get_by_label("New list").fill("shopping")
+    page.get_by_role("button", name="Add list").click()
+    expect(page.locator("#new-list-error")).to_have_text(
+        "You already have a list of that name (names ignore case)."
+    )
+    page.get_by_label("New list").fill("Work")
+    page.get_by_role("button", name="Add list").click()
+    expect(page.get_by_role("heading", name="Work")).to_be_visible()
+    page.get_by_role("button", name="Move list up").click()
+    menu.click()
+    entries = page.locator(".list-entry .name")
+    expect(entries).to_have_text(["All tasks", "Inbox", "Work", "Shopping"])
+    expect(page.locator(".list-entry", has_text="Shopping")).to_contain_text("3")
+    page.locator(".list-entry", has_text="Inbox").click()
+    expect(page.get_by_role("heading", name="Inbox")).to_be_visible()
+    expect(page.locator(".tasks .title")).to_have_count(0)
+
+    menu.click()
+    page.locator(".list-entry", has_text="Shopping").click()
+    page.get_by_role("button", name="Delete list").click()
+    expect(page.get_by_text("Its tasks go to the trash")).to_be_visible()
+    assert _serious_violations(page) == []
+    page.get_by_role("button", name="Delete list").click()
+    expect(page.get_by_role("heading", name="All tasks")).to_be_visible()
+    expect(page.locator(".tasks .title")).to_have_count(0)
+    menu.click()
+    expect(entries).to_have_text(["All tasks", "Inbox", "Work"])
+    with _api(page) as api:
+        trash = api.get(f"/api/{user}/trash").json()
+    assert sorted(task["title"] for task in trash) == ["Bread", "Eggs", "Milk"]
     page.context.close()

@@ -27,6 +27,7 @@ import type {
 
 export { bearerFetch, type TokenSource } from "./token";
 export {
+  type Change,
   type ChangesPage,
   etag,
   FeedExpired,
@@ -34,6 +35,7 @@ export {
   type FollowOptions,
   followEvents,
   ifMatch,
+  type ListChange,
   readChanges,
   type StreamedChange,
   type StreamStatus,
@@ -57,6 +59,10 @@ export type TaskCreate = TasksSchemas["TaskCreate"];
 export type TaskUpdate = TasksSchemas["TaskUpdate"];
 export type TaskPatch = TasksSchemas["TaskPatch"];
 export type TaskComplete = TasksSchemas["TaskComplete"];
+export type TaskMove = TasksSchemas["TaskMove"];
+export type TaskList = TasksSchemas["ListPublic"];
+export type ListCreate = TasksSchemas["ListCreate"];
+export type ListMove = TasksSchemas["ListMove"];
 export type UserCreate = AuthSchemas["UserCreate"];
 export type UserPublic = AuthSchemas["UserPublic"];
 export type LoginRequest = AuthSchemas["LoginRequest"];

@@ -10,6 +10,9 @@ import { bearerFetch, type TokenSource } from "./token";
 
 type Schemas = components["schemas"];
 export type TaskChange = Schemas["TaskUpserted"] | Schemas["TaskDeleted"];
+export type ListChange = Schemas["ListUpserted"] | Schemas["ListDeleted"];
+/** A feed entry: `type` says whether a task or a list changed. */
+export type Change = TaskChange | ListChange;
 export type ChangesPage = Schemas["ChangesPage"];
 
 /** The strong validator of a task version, as `ETag` carries it and `If-Match` takes it. */
@@ -79,7 +82,7 @@ export async function* readChanges(
 /** One change of the stream and the cursor after it (what `Last-Event-ID` resumes from). */
 export interface StreamedChange {
   cursor: string;
-  change: TaskChange;
+  change: Change;
 }
 
 export type StreamStatus =
@@ -229,7 +232,7 @@ export async function* followEvents(
           ) {
             yield {
               cursor: block.id,
-              change: JSON.parse(block.data.join("\n")) as TaskChange,
+              change: JSON.parse(block.data.join("\n")) as Change,
             };
           }
         }

@@ -60,8 +60,9 @@ export function ListNav({
                 >
                   <span className="name">{entry.name}</span>
                   {count === undefined ? null : (
-                    <span className="count" aria-label={`${count} left to do`}>
+                    <span className="count">
                       {count}
+                      <span className="visually-hidden"> left to do</span>
                     </span>
                   )}
                 </button>
@@ -69,7 +70,16 @@ export function ListNav({
             );
           })}
         </ul>
-        <NewListForm onCreate={onCreate} busy={creating} error={createError} />
+        <NewListForm
+          onCreate={(name, done) =>
+            onCreate(name, () => {
+              done();
+              setOpen(false);
+            })
+          }
+          busy={creating}
+          error={createError}
+        />
       </div>
     </nav>
   );
