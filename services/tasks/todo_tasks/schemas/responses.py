@@ -99,6 +99,7 @@ MOVE_RESPONSES: dict[int | str, dict[str, Any]] = {
         400,
         404,
         412,
+        413,
         s400="A value out of range, both `before` and `after`, an anchor that is not "
         "another task of the list the task ends in, or a `list_id` that is not one of the "
         "caller's lists.",
@@ -223,7 +224,7 @@ LIST_WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
 LIST_WRITE_RESPONSES[412]["headers"] = _LIST_ETAG
 LIST_MOVE_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "The list in its new place (its `position`).", "headers": _LIST_ETAG},
-    **errors(400, 404, 412, s404=_NO_LIST, s412=_LIST_CHANGED),
+    **errors(400, 404, 412, 413, s404=_NO_LIST, s412=_LIST_CHANGED),
 }
 LIST_MOVE_RESPONSES[412]["headers"] = _LIST_ETAG
 LIST_DELETE_RESPONSES: dict[int | str, dict[str, Any]] = {
