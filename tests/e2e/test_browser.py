@@ -918,6 +918,10 @@ def test_lists_are_made_renamed_reordered_and_deleted_and_tasks_keep_my_order(
 
     menu.click()
     page.locator(".list-entry", has_text="Shopping").click()
+    page.get_by_role("button", name="Edit “Milk”").click()
+    page.get_by_label("List", exact=True).select_option("Work")
+    page.get_by_role("button", name="Save").click()
+    _expect_titles(page, ["Eggs", "Bread"])  # Milk is in Work now
     page.get_by_role("button", name="Delete list").click()
     expect(page.get_by_text("Its tasks go to the trash")).to_be_visible()
     assert _serious_violations(page) == []
@@ -928,5 +932,8 @@ def test_lists_are_made_renamed_reordered_and_deleted_and_tasks_keep_my_order(
     expect(entries).to_have_text(["All tasks", "Inbox", "Work"])
     with _api(page) as api:
         trash = api.get(f"/api/{user}/trash").json()
-    assert sorted(task["title"] for task in trash) == ["Bread", "Eggs", "Milk"]
+        lists_now = api.get(f"/api/{user}/lists").json()
+        work = api.get(f"/api/{user}/tasks", params={"list_id": lists_now[0]["id"]}).json()
+    assert sorted(task["title"] for task in trash) == ["Bread", "Eggs"]
+    assert [task["title"] for task in work] == ["Milk"]
     page.context.close()

@@ -3,9 +3,11 @@
 import { type FormEvent, useEffect, useRef, useState } from "react";
 
 import { type TaskEvents, conflicted, useSaveTask } from "@/hooks/useTaskChanges";
+import { useTaskLists } from "@/hooks/useTaskLists";
 import { PRIORITY_NAMES, type Task, fieldErrors } from "@/lib/tasks";
 
 import { ConflictNotice } from "./ConflictNotice";
+import { ListPicker } from "./ListPicker";
 import { TaskFields, draftOf, fieldsOf } from "./TaskFields";
 
 /** A task's fields edited in place; Escape or Cancel leaves it unchanged. The
@@ -23,6 +25,8 @@ export function TaskEditor({
   onDone: () => void;
 }) {
   const [draft, setDraft] = useState(() => draftOf(task));
+  const [listId, setListId] = useState(task.list_id);
+  const { lists } = useTaskLists(userId);
   // What the person is editing from (the row may show newer versions as they stream in).
   const [seen, setSeen] = useState({ id: task.id, version: task.version });
   const save = useSaveTask(userId, events);
@@ -32,7 +36,7 @@ export function TaskEditor({
   useEffect(() => titleInput.current?.focus(), []);
 
   function send(from: { id: number; version: number }) {
-    save.mutate({ seen: from, ...fieldsOf(draft) }, { onSuccess: onDone });
+    save.mutate({ seen: from, ...fieldsOf(draft), list_id: listId }, { onSuccess: onDone });
   }
 
   function submit(event: FormEvent<HTMLFormElement>) {
@@ -54,6 +58,12 @@ export function TaskEditor({
         onChange={(changed) => setDraft((held) => ({ ...held, ...changed }))}
         errors={errors}
         titleRef={titleInput}
+      />
+      <ListPicker
+        id={`task-${task.id}-edit-list`}
+        lists={lists}
+        value={listId}
+        onChange={setListId}
       />
       {conflicted(save.error) ? (
         <ConflictNotice
