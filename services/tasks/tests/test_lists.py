@@ -360,7 +360,7 @@ async def test_position_pages_follow_a_cursor_without_skipping_or_repeating(
     path = f"/api/{alice}/tasks"
     for task in made[:3]:
         await as_alice.post(f"{path}/{task['id']}/move", json={"after": made[5]["id"]})
-    ordered = {"inbox": "true", "sort": "position", "limit": 2}
+    ordered: dict[str, Any] = {"inbox": "true", "sort": "position", "limit": 2}
     everything = _titles(await as_alice.get(path, params={**ordered, "limit": 100}))
     seen: list[str] = []
     params: dict[str, Any] = dict(ordered)
@@ -374,8 +374,6 @@ async def test_position_pages_follow_a_cursor_without_skipping_or_repeating(
         params = {**ordered, "cursor": cursor}
     assert seen == everything
     assert len(seen) == 7
-    other = await as_alice.get(path, params={"cursor": cursor or "", "sort": "created"})
-    assert other.status_code == 400
     first = await as_alice.get(path, params=ordered)
     mixed = await as_alice.get(
         path, params={"sort": "created", "cursor": first.headers["x-next-cursor"]}
