@@ -73,9 +73,9 @@ async def test_an_added_field_is_written_and_read_by_every_statement(
     assert (toggled["completed"], toggled.get("estimate")) == (True, 5)
 
     keep = repository.TaskFilter()
-    page, total, more = await repository.list_tasks(db, alice, keep=keep, limit=10, offset=0)
+    page, total, after = await repository.list_tasks(db, alice, keep=keep, limit=10, offset=0)
     assert [(task["id"], task.get("estimate")) for task in page] == [(task_id, 5)]
-    assert (total, more) == (1, False)
+    assert (total, after) == (1, None)
 
     # PUT replaces every writable field, the new one included: omitted is its default.
     replaced = await repository.replace_task(db, alice, task_id, EstimatedBase(title="Plan C"))

@@ -42,7 +42,9 @@ Position = tuple[Any, ...]
 
 MAX_BIGINT = 2**63 - 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR = re.compile(r"(?:([cup][ad])\.)?(?:([0-3])\.)?(-?[0-9]{1,19})\.([0-9]{1,19})")
+_CURSOR = re.compile(
+    r"(?:([cupr][ad])\.)?(?:(0|[1-9][0-9]{0,18})\.)?(-?[0-9]{1,19})\.([0-9]{1,19})"
+)
 _POSITION_CURSOR = re.compile(rf"m([ad])\.({KEY_PATTERN})\.([0-9]{{1,19}})")
 _FEED_CURSOR = re.compile(r"([0-9]{1,19})\.([0-9]{1,12})")
 
@@ -90,8 +92,32 @@ _CONDITIONS = {
 }
 
 
+# `q`: the caller's tasks holding every word of it, by prefix (migration 0009). The index
+# finds them by the owner's key prefix alone; the match sits behind OFFSET 0, where the
+# planner cannot push `user_id = :owner` or another filter into it, so it never intersects
+# the match with a btree range of all the owner's tasks (100,000 entries read to keep 50).
+_MATCHES = (
+    "task_search_keys(user_id, title, description)"
+    " @@ task_search_query(task_search_owner(:owner), :q)"
+)
+# How well a task matches, as an integer (exact in a cursor): ts_rank scaled to 6 digits.
+_RANK = (
+    "round(ts_rank(task_search_document(title, description),"
+    " (SELECT task_search_query('', :q))) * 1e6)::bigint"
+)
+
+
+def _source(conditions: frozenset[str], ranked: bool = False) -> str:
+    """What a list reads: the table, or with `q` its matches (with their `rank` when the
+    order needs it), under the table's name."""
+    if "q" not in conditions:
+        return "tasks"
+    rank = f", {_RANK} AS rank" if ranked else ""
+    return f"(SELECT *{rank} FROM tasks WHERE {_MATCHES} OFFSET 0) AS tasks"
+
+
 def _where(conditions: frozenset[str]) -> str:
-    return "".join(f" AND {_CONDITIONS[name]}" for name in sorted(conditions))
+    return "".join(f" AND {_CONDITIONS[name]}" for name in sorted(conditions - {"q"}))
 
 
 def _total(conditions: frozenset[str]) -> str:
@@ -102,17 +128,24 @@ def _total(conditions: frozenset[str]) -> str:
         if "completed" in conditions:
             counted = "CASE WHEN :completed THEN completed ELSE total - completed END"
         return f"(SELECT {counted} FROM task_counts WHERE user_id = :owner)"
-    return f"(SELECT count(*) FROM tasks WHERE user_id = :owner{_where(conditions)})"
+    return (
+        f"(SELECT count(*) FROM {_source(conditions)} WHERE user_id = :owner{_where(conditions)})"
+    )
 
 
 SortKey = Literal["created", "updated", "priority", "position"]
+# The sorts a client names, and the best matches first of a search (`q` without `sort`).
+Order = SortKey | Literal["rank"]
 # Each sort's columns, the last ones breaking ties; every column in the sort's direction.
 _SORT_COLUMNS: dict[str, tuple[str, ...]] = {
     "created": ("created_at", "id"),
     "updated": ("updated_at", "id"),
     "priority": ("priority", "created_at", "id"),
     "position": ("position", "id"),
+    "rank": ("rank", "created_at", "id"),
 }
+# The largest value of a sort's leading integer column a cursor may carry.
+_HEAD_MAX = {"priority": 3, "rank": MAX_BIGINT}
 # The columns a statement computes rather than reads.
 _COMPUTED = {"position": POSITION_KEY}
 
@@ -131,12 +164,13 @@ def _column(name: str, table: str = "") -> str:
 class Sort:
     """A list's order and its keyset: `created` descending (newest first) is the seed's.
 
-    Each sort has an index that leads with user_id and holds its columns in its order
-    (migrations 0001 and 0007), so a page, and its continuation after a cursor, is a range
-    scan in either direction.
+    Each sort a client names has an index that leads with user_id and holds its columns in
+    its order (migrations 0001 and 0007), so a page, and its continuation after a cursor, is
+    a range scan in either direction. `rank` orders a search's matches, which it reads whole
+    (their cost, not the table's).
     """
 
-    key: SortKey = "created"
+    key: Order = "created"
     descending: bool = True
 
     @property
@@ -169,11 +203,8 @@ class Sort:
             return None
         return ("m" if self.key == "position" else self.key[0]) + ("d" if self.descending else "a")
 
-    def encode(self, task: TaskPublic) -> str:
-        """The opaque position after `task` in this order."""
-        return self.encode_values(tuple(cast(Any, task)[column] for column in self.columns))
-
     def encode_values(self, after: Position) -> str:
+        """The opaque position after a task with these values of the sort's columns."""
         if self.key == "position":
             return _wrap(".".join([cast(str, self._code), *map(str, after)]))
         *head, moment, task_id = after
@@ -182,7 +213,8 @@ class Sort:
         return _wrap(".".join([*fields, *map(str, head), str(micros), str(task_id)]))
 
     def decode(self, cursor: str) -> Position | None:
-        """The position `encode` wrote for this order, or None (another order's, or not one)."""
+        """The position `encode_values` wrote for this order, else None (another order's, or
+        not one)."""
         if self.key == "position":
             found = _unwrap(cursor, _POSITION_CURSOR)
             if found is None or f"m{found[1]}" != self._code or not 0 < int(found[3]) <= MAX_BIGINT:
@@ -191,7 +223,10 @@ class Sort:
         match = _unwrap(cursor, _CURSOR)
         if match is None or match[1] != self._code or not 0 < int(match[4]) <= MAX_BIGINT:
             return None
-        if (match[2] is not None) != (self.key == "priority"):
+        head_max = _HEAD_MAX.get(self.key)
+        if (match[2] is None) != (head_max is None):
+            return None
+        if match[2] is not None and int(match[2]) > cast(int, head_max):
             return None
         try:
             moment = _EPOCH + timedelta(microseconds=int(match[3]))
@@ -214,6 +249,7 @@ class TaskFilter:
     labels: tuple[str, ...] = ()
     list_id: int | None = None
     inbox: bool = False
+    q: str | None = None
 
     def conditions(self) -> frozenset[str]:
         return frozenset(name for name, value in self._values().items() if value not in (None, []))
@@ -225,6 +261,7 @@ class TaskFilter:
             "labels": list(self.labels),
             "list_id": self.list_id,
             "inbox": True if self.inbox else None,
+            "q": self.q,
         }
 
     def bind(self) -> dict[str, Any]:
@@ -424,9 +461,14 @@ WHERE user_id = :owner AND EXISTS (SELECT FROM purged)"""
         """
         statement = self._pages.get((conditions, keyset, sort))
         if statement is None:
+            ranked = sort.key == "rank"
+            if ranked and "q" not in conditions:
+                raise ValueError("the rank order is a search's")
+            # The sort's columns a task does not return (its rank): for the cursor.
+            extra = "".join(f", {c}" for c in sort.columns if c not in self.returned)
             statement = self._pages[conditions, keyset, sort] = Statement.compile(
-                f"""{self._select}, coalesce({_total(conditions)}, 0) AS total
-FROM tasks WHERE user_id = :owner{_where(conditions)}
+                f"""{self._select}{extra}, coalesce({_total(conditions)}, 0) AS total
+FROM {_source(conditions, ranked)} WHERE user_id = :owner{_where(conditions)}
 {f"AND {sort.after()}" if keyset else ""}
 ORDER BY {sort.order_by()} LIMIT :limit OFFSET :offset"""
             )
@@ -484,9 +526,9 @@ async def list_tasks(
     offset: int,
     after: Position | None = None,
     sort: Sort = NEWEST_FIRST,
-) -> tuple[list[TaskPublic], int, bool]:
+) -> tuple[list[TaskPublic], int, Position | None]:
     """A page in `sort`'s order (after `after` when given), the size of the whole filtered
-    set, and whether more rows follow the page.
+    set, and the position after the page when more rows follow it.
 
     One row more than the page is read to tell whether there is a next page. A page past the
     end has no row to carry the total: only then a second query reads it.
@@ -499,13 +541,17 @@ async def list_tasks(
     )
     if not rows:
         if not (offset or after):
-            return [], 0, False
+            return [], 0, None
         total = await db.fetchval(*STATEMENTS.count(conditions).bind(owner=owner, **values))
-        return [], total, False
+        return [], total, None
+    more = len(rows) > limit
+    resume = tuple(rows[limit - 1][column] for column in sort.columns) if more else None
     page = [dict(row) for row in rows[:limit]]
+    extra = set(page[0]) - set(STATEMENTS.returned)
     for task in page:
-        del task["total"]
-    return cast(list[TaskPublic], page), rows[0]["total"], len(rows) > limit
+        for name in extra:
+            del task[name]
+    return cast(list[TaskPublic], page), rows[0]["total"], resume
 
 
 async def get_task(db: Database, owner: str, task_id: int) -> TaskPublic | None:

@@ -76,6 +76,13 @@ class Task(SQLModel, table=True):
             text(f"({POSITION_KEY})"),
             "id",
         ),
+        # `?q=`: the owner's words, each under the owner's prefix (migration 0009).
+        Index(
+            "ix_tasks_search_keys",
+            text("task_search_keys(user_id, title, description)"),
+            postgresql_using="gin",
+            postgresql_with={"fastupdate": "off"},
+        ),
         CheckConstraint(f"priority BETWEEN 0 AND {PRIORITY_MAX}", name="ck_tasks_priority"),
         # Only a list of the task's own owner.
         ForeignKeyConstraint(

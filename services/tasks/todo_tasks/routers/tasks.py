@@ -32,6 +32,7 @@ from todo_tasks.schemas.responses import (
 )
 from todo_tasks.schemas.task import (
     Label,
+    SearchText,
     TaskComplete,
     TaskCreate,
     TaskMove,
@@ -54,11 +55,22 @@ LabelFilter = Annotated[
     ),
 ]
 SortParameter = Annotated[
-    repository.SortKey,
+    repository.SortKey | None,
     Query(
         description="`created` (the default), `updated`, `priority` (ties: newer first, "
         "or older first with `order=asc`) or `position`: a list's order as set by moves "
-        "(with `list_id` or `inbox=true`)."
+        "(with `list_id` or `inbox=true`). Absent with `q`: best matches first."
+    ),
+]
+SearchParameter = Annotated[
+    SearchText | None,
+    Query(
+        description="Only tasks whose title or description holds every word of this text, "
+        'each as a word or the start of one (`groc` finds "Groceries"), ignoring case '
+        'and accents (`cafe` finds "Café"), in any language. Without `sort`, the best '
+        "matches come first (a word in the title before one in the description). Nothing "
+        "in it is query syntax: punctuation only separates words. Blank is no filter; "
+        "text without a word (punctuation, emoji) matches nothing.",
     ),
 ]
 OrderParameter = Annotated[
@@ -220,11 +232,12 @@ async def list_tasks(
     limit: int | None = None,
     offset: Annotated[int, Query(ge=0, le=repository.MAX_BIGINT)] = 0,
     cursor: Cursor = None,
-    sort: SortParameter = "created",
+    sort: SortParameter = None,
     order: OrderParameter = None,
+    q: SearchParameter = None,
 ) -> Response:
-    """The caller's tasks, newest first unless `sort`/`order` say otherwise; `X-Total-Count`
-    is the filtered total before paging.
+    """The caller's tasks, newest first unless `sort`/`order` say otherwise (best matches
+    first for `q` without `sort`); `X-Total-Count` is the filtered total before paging.
 
     Filters combine (AND). Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor`
     of the previous page (with the same filters and order).
@@ -234,10 +247,14 @@ async def list_tasks(
     if sort == "position" and list_id is None and not inbox:
         msg = "a manual order is a list's: give list_id, or inbox=true for the Inbox"
         raise invalid(("query", "sort"), msg, "position_needs_list")
-    keep = repository.TaskFilter(completed, priority, tuple(label or ()), list_id, inbox)
-    descending = order == "desc" if order is not None else sort != "position"
-    ordered = repository.Sort(sort, descending)
-    page, total, more = await repository.list_tasks(
+    words = q if q and not q.isspace() else None
+    keep = repository.TaskFilter(
+        completed, priority, tuple(label or ()), list_id=list_id, inbox=inbox, q=words
+    )
+    key: repository.Order = sort or ("rank" if words else "created")
+    descending = order == "desc" if order is not None else key != "position"
+    ordered = repository.Sort(key, descending)
+    page, total, after = await repository.list_tasks(
         state.database,
         owner,
         keep=keep,
@@ -247,8 +264,8 @@ async def list_tasks(
         sort=ordered,
     )
     headers = {"X-Total-Count": str(total)}
-    if more:
-        headers["X-Next-Cursor"] = ordered.encode(page[-1])
+    if after is not None:
+        headers["X-Next-Cursor"] = ordered.encode_values(after)
     return json_response(page, headers=headers)
 
 

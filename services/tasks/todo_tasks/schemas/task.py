@@ -80,6 +80,14 @@ Label = Annotated[
     AfterValidator(storable),
 ]
 
+SEARCH_MAX_LENGTH = 200
+# A search's text (`?q=`): any characters the database can hold, none of them syntax.
+SearchText = Annotated[
+    str,
+    Field(max_length=SEARCH_MAX_LENGTH, json_schema_extra={"pattern": f"^{_NO_NUL}$"}),
+    AfterValidator(storable),
+]
+
 
 # A list's id in a body: one of the caller's lists (else a 400 naming the field), or null for
 # the Inbox.
