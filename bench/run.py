@@ -50,6 +50,7 @@ FEED_LONG_VS_SHORT = 1.2  # the cost (time) of a page after a long history, agai
 FANOUT_P99_MS = 250.0
 # A move (to the top of its list): its neighbours read, one row written.
 MOVE_P99_MS = 20.0
+SEARCH_P99_MS = 50.0
 
 FEED_SHORT_CHANGES = 100  # the short history the long one is compared with
 FEED_TAIL = 50  # the page: the last changes of either history (the same in both), in one read
@@ -78,6 +79,7 @@ class Config:
     connections: int = 32
     auth_connections: int = 16
     storm_connections: int = 16
+    search_connections: int = 16
     workers: list[int] = field(default_factory=lambda: sorted({1, usable_cores()}))
     wrk_threads: int = 1
     bcrypt_samples: int = 5
@@ -111,6 +113,7 @@ def parse_args(argv: list[str] | None) -> Config:
     parser.add_argument("--connections", type=int, help="wrk connections, task rows (32)")
     parser.add_argument("--auth-connections", type=int, help="signup and login rows (16)")
     parser.add_argument("--storm-connections", type=int, help="signups beside the list (16)")
+    parser.add_argument("--search-connections", type=int, help="wrk connections, search (16)")
     parser.add_argument(
         "--workers",
         type=lambda text: sorted({int(part) for part in text.split(",")}),
@@ -140,6 +143,7 @@ def parse_args(argv: list[str] | None) -> Config:
             connections=8,
             auth_connections=4,
             storm_connections=4,
+            search_connections=4,
             workers=[1],
             bcrypt_samples=2,
             # The smoke checks that every row measures something: at cost 12 a two-second
@@ -293,13 +297,14 @@ class Bench:
         *,
         callers: Path | None = None,
         query: str = "?limit=20",
+        connections: int | None = None,
     ) -> LoadResult:
         return await run_wrk(
             self.wrk,
             server.base_url,
             "tasks.lua",
             [mode, str(callers or self.callers_path), query],
-            connections=self.config.connections,
+            connections=connections or self.config.connections,
             seconds=self.config.seconds if seconds is None else seconds,
             threads=self.config.wrk_threads,
         )
@@ -378,6 +383,7 @@ class Bench:
 
             await self.proxy_row(auth, tasks)
             await self.big_user_rows(tasks, big)
+            await self.search_rows(tasks)
             await self.feed_rows(tasks, long_caller, short_caller)
             await self.storm(auth, tasks)
             await self.task_rows(tasks)
@@ -526,6 +532,42 @@ class Bench:
                     compared=f"p50 {ratio:.2f}x 50-task user ({small:.1f} ms)",
                     target=f"<= {BIG_USER_P50_VS_SMALL:g}x" if target else "",
                     passed=ratio <= BIG_USER_P50_VS_SMALL if target else None,
+                )
+            )
+
+    async def search_rows(self, tasks: infra.Server) -> None:
+        """`?q=groc` (best matches first, a page of 20) for the big user, 100 matches among its
+        100,000 tasks, and for the 50-task users, one match each, in the same database: a
+        search costs its owner's matches, not the table."""
+        for name, callers, tasks_each in (
+            (
+                f"{self.config.big_user_tasks:,}-task user",
+                self.big_user_path,
+                self.config.big_user_tasks,
+            ),
+            (
+                f"{self.config.tasks_per_user}-task users",
+                self.callers_path,
+                self.config.tasks_per_user,
+            ),
+        ):
+            matches = math.ceil(tasks_each / seed.SEARCH_EVERY)
+            result = await self.tasks_load(
+                tasks,
+                "list",
+                callers=callers,
+                query=f"?q={seed.SEARCH_QUERY}&limit=20",
+                connections=self.config.search_connections,
+            )
+            self.rows.append(
+                Row(
+                    f"search ?q={seed.SEARCH_QUERY}, {name}",
+                    result,
+                    self.config.production_workers,
+                    self.config.search_connections,
+                    compared=f"{matches} matching task(s) a user",
+                    target=f"p99 <= {SEARCH_P99_MS:g} ms",
+                    passed=result.p99_ms <= SEARCH_P99_MS,
                 )
             )
 

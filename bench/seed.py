@@ -57,8 +57,9 @@ async def seed_users(auth_url: str, count: int, password_hash: str) -> list[tupl
 
 
 async def seed_tasks(tasks_url: str, user_ids: list[str], per_user: int) -> dict[str, int]:
-    """Insert `per_user` tasks per user (spread over the last days, some completed), each at
-    version 1 and numbered 1, 2, ... in the order it is loaded, as the trigger numbers a load.
+    """Insert `per_user` tasks per user (spread over the last days, some completed, one in
+    `SEARCH_EVERY` with the search rows' word), each at version 1 and numbered 1, 2, ... in
+    the order it is loaded, as the trigger numbers a load.
 
     Returns each user's newest task id: the task GET one and PATCH complete use.
     """
@@ -71,7 +72,7 @@ async def seed_tasks(tasks_url: str, user_ids: list[str], per_user: int) -> dict
             records.append(
                 (
                     user_id,
-                    f"Task {n} of a benchmark user",
+                    _title(n),
                     "Seeded for the benchmark; about one sentence long." if n % 2 else None,
                     n % 3 == 0,
                     created,
@@ -92,6 +93,16 @@ async def seed_tasks(tasks_url: str, user_ids: list[str], per_user: int) -> dict
     finally:
         await conn.close()
     return {row["user_id"]: row["id"] for row in rows}
+
+
+# One task in `SEARCH_EVERY` has a title with the word the search rows look for by its start
+# (`SEARCH_QUERY`): 100 of the 100,000-task user's tasks, the first of each 50-task user's.
+SEARCH_EVERY = 1000
+SEARCH_QUERY = "groc"
+
+
+def _title(n: int) -> str:
+    return f"Buy groceries, task {n}" if n % SEARCH_EVERY == 0 else f"Task {n} of a benchmark user"
 
 
 TASK_COLUMNS = [

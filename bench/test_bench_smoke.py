@@ -35,6 +35,8 @@ LOAD_ROWS = {
     "200-task user: first page, sort=priority",
     "200-task user: first page, sort=position",
     "POST move (to the top of its list)",
+    "search ?q=groc, 200-task user",
+    "search ?q=groc, 5-task users",
     "change feed page after 1,000 changes",
     "  after 100 changes, alternating",
     "live fan-out to the other replica",

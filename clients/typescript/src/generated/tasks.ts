@@ -13,8 +13,8 @@ export interface paths {
         };
         /**
          * List Tasks
-         * @description The caller's tasks, newest first unless `sort`/`order` say otherwise; `X-Total-Count`
-         *     is the filtered total before paging.
+         * @description The caller's tasks, newest first unless `sort`/`order` say otherwise (best matches
+         *     first for `q` without `sort`); `X-Total-Count` is the filtered total before paging.
          *
          *     Filters combine (AND). Page with `limit`/`offset`, or with `cursor`, the `X-Next-Cursor`
          *     of the previous page (with the same filters and order).
@@ -636,10 +636,12 @@ export interface operations {
                 offset?: number;
                 /** @description Resume after the page that answered this `X-Next-Cursor` (keyset paging: each page costs the same however far into the list it is). Combine with the same `completed` and any `limit`, not with `offset`. */
                 cursor?: string;
-                /** @description `created` (the default), `updated`, `priority` (ties: newer first, or older first with `order=asc`) or `position`: a list's order as set by moves (with `list_id` or `inbox=true`). */
+                /** @description `created` (the default), `updated`, `priority` (ties: newer first, or older first with `order=asc`) or `position`: a list's order as set by moves (with `list_id` or `inbox=true`). Absent with `q`: best matches first. */
                 sort?: "created" | "updated" | "priority" | "position";
                 /** @description `desc` (the default but for `position`: newest, latest or highest first) or `asc` (the default for `position`: first first). */
                 order?: "asc" | "desc";
+                /** @description Only tasks whose title or description holds every word of this text, each as a word or the start of one (`groc` finds "Groceries"), ignoring case and accents (`cafe` finds "Café"), in any language. Without `sort`, the best matches come first (a word in the title before one in the description). Nothing in it is query syntax: punctuation only separates words. Blank is no filter; text without a word (punctuation, emoji) matches nothing. */
+                q?: string;
             };
             header?: never;
             path: {
