@@ -26,7 +26,8 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def _bearer_token(request: Request) -> str:
+def bearer_token(request: Request) -> str:
+    """The token of `Authorization: Bearer`; `InvalidToken` when there is none."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise InvalidToken("missing bearer token")
@@ -42,7 +43,7 @@ async def get_current_user(request: Request) -> VerifiedToken:
     """
     verifier = service_state(request.app, VerifierState).verifier
     try:
-        return await verifier.verify(_bearer_token(request))
+        return await verifier.verify(bearer_token(request))
     except InvalidToken as exc:
         logger.info("token refused", extra={"reason": str(exc), "path": request.url.path})
         raise Unauthorized from None

@@ -16,7 +16,8 @@ signature algorithms (`PyJWK`).
 A client sends the same token with every request until it expires, so the verifier remembers
 the tokens it verified (see `TokenVerifier`): the parsing and the signature check, a third of
 a list request's own work, are not repeated, while everything that can change between two
-requests of the same token still is.
+requests of the same token still is: among that, whether the token's session (`sid`) has
+ended (see `todo_shared.revocation`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from redis.asyncio import Redis
 from todo_shared.app import CheckReport, ServiceState, service_state
 from todo_shared.jwks.cache import JwksCache, KeysUnavailable, UnknownKey
 from todo_shared.jwks.keys import VerificationKey
+from todo_shared.revocation import Revocations
 from todo_shared.settings import VerifierSettings
 
 MAX_KID_LENGTH = 256
@@ -126,7 +128,8 @@ class TokenVerifier:
     bytes do; what may change is checked again on every request: the key must still be the
     very key the issuer's cache holds under its `kid` (so a key that left the JWKS, or keys
     past JWKS_MAX_STALENESS_SECONDS, end its tokens as before), and `exp`, `nbf`, `iat`,
-    the lifetime, `aud` and `sub` are checked against the clock as for a new token.
+    the lifetime, `aud` and `sub` are checked against the clock as for a new token, and a
+    token with a `sid` is refused once that session of its issuer has ended.
     """
 
     def __init__(
@@ -134,8 +137,10 @@ class TokenVerifier:
         settings: VerifierSettings,
         keys: Mapping[str, JwksCache],
         *,
+        revocations: Revocations | None = None,
         remembered: int = 4096,
     ) -> None:
+        self._revocations = revocations
         self._issuers = {
             trusted.issuer: _Issuer(trusted.audience, keys[trusted.issuer])
             for trusted in settings.trusted_issuers
@@ -154,6 +159,7 @@ class TokenVerifier:
         if known is not None:
             if known.expires > time.time() and await self._key_unchanged(known):
                 subject = self._check_claims(known.claims, known.issuer.audience)
+                await self._refuse_ended_session(known.claims)
                 return VerifiedToken(subject=subject, claims=known.claims)
             # Verified from scratch below (and refused there if need be); another request with
             # the same token may have dropped it already while this one awaited the key.
@@ -190,8 +196,35 @@ class TokenVerifier:
         if not jwk.Algorithm.verify(signing_input, jwk.key, signature):
             raise InvalidToken("bad signature")
         subject = self._check_claims(claims, issuer.audience)
+        await self._refuse_ended_session(claims)
         self._remember(token, _Verified(claims, issuer, kid, key, float(claims["exp"])))
         return VerifiedToken(subject=subject, claims=claims)
+
+    async def _refuse_ended_session(self, claims: dict[str, Any]) -> None:
+        if await self.session_ended(claims):
+            raise InvalidToken("session ended")
+
+    async def session_ended(self, claims: dict[str, Any]) -> bool:
+        """Whether the session of these verified claims has ended (False without a `sid`)."""
+        sid = claims.get("sid")
+        if sid is None or self._revocations is None:
+            return False
+        if not isinstance(sid, str) or not sid:
+            raise InvalidToken("invalid sid")
+        return await self._revocations.is_ended(claims["iss"], sid)
+
+    @asynccontextmanager
+    async def watch_session(
+        self, claims: dict[str, Any], event: asyncio.Event
+    ) -> AsyncIterator[None]:
+        """Set `event` whenever the session of these claims may have ended (a live stream
+        then asks `session_ended`); nothing for a token without a `sid`."""
+        sid = claims.get("sid")
+        if self._revocations is None or not isinstance(sid, str):
+            yield
+            return
+        with self._revocations.watch(claims["iss"], sid, event):
+            yield
 
     async def _key_unchanged(self, known: _Verified) -> bool:
         try:
@@ -237,7 +270,10 @@ class TokenVerifier:
         return dict(zip(self._issuers, ready, strict=True))
 
     async def warm_up(self) -> None:
-        """Load every issuer's keys before the first request (see `JwksCache.warm_up`)."""
+        """Load every issuer's keys before the first request (see `JwksCache.warm_up`), and
+        start hearing of ended sessions."""
+        if self._revocations is not None:
+            self._revocations.start()
         await asyncio.gather(*(issuer.keys.warm_up() for issuer in self._issuers.values()))
 
     async def ready(self) -> bool:
@@ -245,18 +281,25 @@ class TokenVerifier:
         return any((await self.issuers_ready()).values())
 
     async def aclose(self) -> None:
+        if self._revocations is not None:
+            await self._revocations.close()
         await asyncio.gather(*(issuer.keys.aclose() for issuer in self._issuers.values()))
 
 
 def create_verifier(settings: VerifierSettings, redis: Redis | None) -> TokenVerifier:
-    """A verifier with one key cache per trusted issuer."""
+    """A verifier with one key cache per trusted issuer, and (with Redis) session revocation:
+    a session heard ended is remembered as long as any token may live."""
     keys = {
         trusted.issuer: JwksCache(
             settings.jwks_policy, issuer=trusted.issuer, jwks_url=trusted.jwks_url, redis=redis
         )
         for trusted in settings.trusted_issuers
     }
-    return TokenVerifier(settings, keys)
+    revocations = None
+    if redis is not None:
+        remember = settings.jwt_max_lifetime_seconds + settings.jwt_leeway_seconds
+        revocations = Revocations(redis, remember_seconds=remember)
+    return TokenVerifier(settings, keys, revocations=revocations)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -116,7 +116,7 @@ async def engine(base_settings: Settings) -> AsyncIterator[AsyncEngine]:
 async def clean_state(engine: AsyncEngine, redis_url: str) -> None:
     """Each test starts with no users and no rate-limit counters."""
     async with engine.begin() as conn:
-        await conn.execute(text("TRUNCATE users"))
+        await conn.execute(text("TRUNCATE users CASCADE"))
     redis = Redis.from_url(redis_url)
     keys = [key async for key in redis.scan_iter(f"{KEY_PREFIX}:*")]
     if keys:

@@ -44,7 +44,13 @@ async def test_login_issues_a_verifiable_eddsa_token(service: Any, signup: Fixtu
 
     assert response.status_code == 200
     body = response.json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    assert set(body) == {
+        "access_token",
+        "token_type",
+        "expires_in",
+        "refresh_token",
+        "refresh_expires_in",
+    }
     assert body["token_type"] == "bearer"
     assert body["expires_in"] == 900
     token = body["access_token"]

@@ -21,7 +21,7 @@ from sqlmodel import SQLModel
 
 from tests.support.database import engine_for
 from todo_auth.cli import MIGRATIONS_DIR
-from todo_auth.models import SigningKey, User
+from todo_auth.models import RefreshToken, Session, SigningKey, User
 from todo_auth.settings import Settings
 from todo_auth.state import AuthState
 from todo_shared.app import service_state
@@ -243,7 +243,7 @@ async def test_the_user_is_committed_before_the_response_is_sent(
 
 async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
     metadata = MetaData()
-    for model in (User, SigningKey):
+    for model in (User, SigningKey, Session, RefreshToken):
         SQLModel.metadata.tables[model.__tablename__].to_metadata(metadata)
 
     def diff(connection: Any) -> list[Any]:

@@ -244,6 +244,26 @@ class KeyStore:
             loaded_at=time.monotonic(),
         )
 
+    async def verify(self, token: str) -> dict[str, Any]:
+        """The claims of a valid token this service signed with a key it still publishes;
+        `jwt.InvalidTokenError` otherwise. A kid not known yet (a key rotated `--now` on
+        another replica) is looked for once more in the keys as published now."""
+        kid = jwt.get_unverified_header(token).get("kid")
+        for load in (self.current, self.published):
+            found = [jwk for jwk in (await load()).jwks["keys"] if jwk["kid"] == kid]
+            if found:
+                claims: dict[str, Any] = jwt.decode(
+                    token,
+                    jwt.PyJWK.from_dict(found[0]).key,
+                    algorithms=["EdDSA"],
+                    audience=self._settings.jwt_audience,
+                    issuer=self._settings.jwt_issuer,
+                    leeway=CLOCK_LEEWAY_SECONDS,
+                    options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+                )
+                return claims
+        raise jwt.InvalidTokenError("unknown kid")
+
     async def sign(self, claims: Mapping[str, Any]) -> str:
         keys = await self.current()
         return jwt.encode(

@@ -3,6 +3,7 @@ serve` (or `uvicorn --factory todo_auth.main:app_from_environment`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -10,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from todo_auth import sessions
 from todo_auth.keys import KeyCipher, KeyStore
 from todo_auth.passwords import PasswordHasher
 from todo_auth.rate_limit import RateLimiter
@@ -43,7 +45,7 @@ def create_auth_app(settings: Settings) -> FastAPI:
                 except ServiceUnavailable:
                     # Start anyway: /readyz reports the database, and keys load on first use.
                     logger.warning("signing keys not loaded: database unavailable")
-                yield AuthState(
+                state = AuthState(
                     settings=settings,
                     redis=redis,
                     database=database,
@@ -51,6 +53,11 @@ def create_auth_app(settings: Settings) -> FastAPI:
                     keys=keys,
                     limiter=RateLimiter(redis, settings),
                 )
+                republishing = asyncio.create_task(sessions.republish_periodically(state))
+                try:
+                    yield state
+                finally:
+                    republishing.cancel()
         finally:
             hasher.close()
 
@@ -59,8 +66,9 @@ def create_auth_app(settings: Settings) -> FastAPI:
         title="Todo auth",
         service_name="todo-auth",
         description=(
-            "Signup, login (an EdDSA-signed JWT access token) and the public keys that verify "
-            'it (JWKS). Errors are `{"detail": ...}`: 400 lists the field errors.'
+            "Signup, login (an EdDSA-signed JWT access token with its session's `sid`, and a "
+            "refresh token), refresh, sessions, password change and the public keys that "
+            'verify the tokens (JWKS). Errors are `{"detail": ...}`: 400 lists the field errors.'
         ),
         routers=[auth.router],
         openapi_url="/api/auth/openapi.json",

@@ -1,10 +1,13 @@
-"""Fixed-window rate limits in Redis for signup and login.
+"""Fixed-window rate limits in Redis for signup, login and refresh.
 
 Signup counts every attempt per client IP and per email. Login counts every attempt per
 client IP, but only failures per email: per (email, IP), a low limit that stops one client
 guessing, and per email from anywhere, a higher one that stops a distributed guesser. So an
 attack on an account from elsewhere does not lock its owner out until it is large enough to
-trip the per-email limit, and the owner's own successful logins never count.
+trip the per-email limit, and the owner's own successful logins never count. Refresh counts
+every attempt per client IP, with login's limit: a refresh token is 256 random bits, so the
+limit only bounds the load, and a wrong current password at a password change counts as a
+failed login.
 
 A fixed window (one counter per window, expiring with it) costs one round trip and lets at
 most twice the limit through around a window boundary; that is enough to stop password
@@ -32,7 +35,7 @@ from todo_shared.errors import TooManyRequests
 
 logger = logging.getLogger("todo.auth.rate_limit")
 
-Action = Literal["signup", "login"]
+Action = Literal["signup", "login", "refresh"]
 KEY_PREFIX = "todo-auth:rl"
 
 
@@ -61,6 +64,7 @@ class RateLimiter:
             Limit("signup:email", s.signup_email_limit, s.signup_email_window_seconds),
         )
         self._login_ip = Limit("login:ip", s.login_ip_limit, s.login_ip_window_seconds)
+        self._refresh_ip = Limit("refresh:ip", s.login_ip_limit, s.login_ip_window_seconds)
         self._login_failures = (
             Limit("login:email", s.login_email_limit, s.login_email_window_seconds),
             Limit("login:email-ip", s.login_email_ip_limit, s.login_email_ip_window_seconds),
@@ -76,6 +80,10 @@ class RateLimiter:
         else:
             failures = self._failure_keys(client_ip, email)
             await self._enforce(action, client_ip, [(self._login_ip, client_ip)], failures)
+
+    async def check_refresh(self, *, client_ip: str) -> None:
+        """Count this refresh; 429 with Retry-After when this address made too many."""
+        await self._enforce("refresh", client_ip, [(self._refresh_ip, client_ip)], [])
 
     async def login_failed(self, *, client_ip: str, email: str) -> None:
         """Count a failed login against the email's limits."""

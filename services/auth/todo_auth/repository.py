@@ -1,5 +1,6 @@
-"""Every query the auth service makes, in one place: statements over the columns of its two
-tables (`User`, `SigningKey`), parameters bound by name, rows returned as those models."""
+"""Every query the auth service makes, in one place: statements over the columns of its
+tables (`User`, `SigningKey`, `Session`, `RefreshToken`), parameters bound by name, rows
+returned as those models."""
 
 # ruff: noqa: S608  # statements are built from the models' own column names
 
@@ -10,7 +11,7 @@ import zlib
 from datetime import datetime
 from typing import Any
 
-from todo_auth.models import SigningKey, User
+from todo_auth.models import Session, SigningKey, User
 from todo_shared.db import Queries
 from todo_shared.sql import Statement
 
@@ -52,12 +53,66 @@ _DELETE_KEYS_RETIRED_BEFORE = Statement.compile(
 )
 
 
+_SESSION = ", ".join(Session.model_fields)
+
+_USER_BY_ID = Statement.compile(f"SELECT {_USER} FROM users WHERE id = :id")
+_ADD_SESSION = Statement.compile(
+    "INSERT INTO sessions (id, user_id, user_agent) VALUES (:id, :user_id, :user_agent)"
+)
+_ADD_REFRESH_TOKEN = Statement.compile(
+    "INSERT INTO refresh_tokens (token_hash, session_id, expires_at) "
+    "VALUES (:token_hash, :session_id, now() + make_interval(secs => :ttl))"
+)
+# Spends the token if it is unspent, unexpired and its session live: one conditional UPDATE,
+# so of two concurrent refreshes with one token the second finds it spent (the row lock
+# makes it wait for the first, then re-check `spent_at`).
+_SPEND_REFRESH_TOKEN = Statement.compile(
+    "UPDATE refresh_tokens r SET spent_at = now() FROM sessions s JOIN users u ON u.id = s.user_id "
+    "WHERE r.token_hash = :token_hash AND r.session_id = s.id AND r.spent_at IS NULL "
+    "AND r.expires_at > now() AND s.ended_at IS NULL "
+    "RETURNING s.id AS session_id, u.id AS user_id, u.email"
+)
+_SPENT_TOKEN_SESSION = Statement.compile(
+    "SELECT session_id FROM refresh_tokens WHERE token_hash = :token_hash AND spent_at IS NOT NULL"
+)
+_TOUCH_SESSION = Statement.compile("UPDATE sessions SET last_used_at = now() WHERE id = :id")
+_LIVE_SESSION = Statement.compile(
+    f"SELECT {_SESSION} FROM sessions WHERE id = :id AND ended_at IS NULL"
+)
+_LIVE_SESSIONS = Statement.compile(
+    f"SELECT {_SESSION} FROM sessions WHERE user_id = :user_id AND ended_at IS NULL "
+    "AND last_used_at > now() - make_interval(secs => :idle) ORDER BY last_used_at DESC, id"
+)
+_END_SESSION = Statement.compile(
+    "UPDATE sessions SET ended_at = now() WHERE id = :id AND ended_at IS NULL RETURNING id"
+)
+_END_USER_SESSION = Statement.compile(
+    "UPDATE sessions SET ended_at = now() WHERE id = :id AND user_id = :user_id "
+    "AND ended_at IS NULL RETURNING id"
+)
+_END_USER_SESSIONS = Statement.compile(
+    "UPDATE sessions SET ended_at = now() WHERE user_id = :user_id AND ended_at IS NULL "
+    "AND id <> :keep RETURNING id"
+)
+_MARK_PUBLISHED = Statement.compile(
+    "UPDATE sessions SET revocation_published = true WHERE id = ANY(:ids)"
+)
+_UNPUBLISHED_ENDS = Statement.compile(
+    "SELECT id FROM sessions WHERE ended_at IS NOT NULL AND NOT revocation_published "
+    "AND ended_at > now() - make_interval(secs => :within) ORDER BY ended_at LIMIT :limit"
+)
+
+
 def _user(row: Any) -> User | None:
     return None if row is None else User(**dict(row))
 
 
 async def get_user_by_email(db: Queries, email: str) -> User | None:
     return _user(await db.fetchrow(*_USER_BY_EMAIL.bind(email=email)))
+
+
+async def get_user(db: Queries, user_id: uuid.UUID) -> User | None:
+    return _user(await db.fetchrow(*_USER_BY_ID.bind(id=user_id)))
 
 
 async def add_user(db: Queries, *, email: str, password_hash: str) -> User | None:
@@ -71,6 +126,69 @@ async def add_user(db: Queries, *, email: str, password_hash: str) -> User | Non
 async def set_password_hash(db: Queries, user: User, password_hash: str) -> None:
     await db.fetchval(*_SET_PASSWORD_HASH.bind(id=user.id, password_hash=password_hash))
     user.password_hash = password_hash
+
+
+async def add_session(db: Queries, *, sid: str, user_id: uuid.UUID, user_agent: str | None) -> None:
+    await db.fetchval(*_ADD_SESSION.bind(id=sid, user_id=user_id, user_agent=user_agent))
+
+
+async def add_refresh_token(
+    db: Queries, *, token_hash: bytes, session_id: str, ttl_seconds: int
+) -> None:
+    await db.fetchval(
+        *_ADD_REFRESH_TOKEN.bind(token_hash=token_hash, session_id=session_id, ttl=ttl_seconds)
+    )
+
+
+async def spend_refresh_token(db: Queries, token_hash: bytes) -> Any:
+    """(session_id, user_id, email) of the token just spent; None if it was not spendable."""
+    return await db.fetchrow(*_SPEND_REFRESH_TOKEN.bind(token_hash=token_hash))
+
+
+async def spent_token_session(db: Queries, token_hash: bytes) -> str | None:
+    """The session of a token spent already (presented again: reuse), else None."""
+    session_id: str | None = await db.fetchval(*_SPENT_TOKEN_SESSION.bind(token_hash=token_hash))
+    return session_id
+
+
+async def touch_session(db: Queries, sid: str) -> None:
+    await db.fetchval(*_TOUCH_SESSION.bind(id=sid))
+
+
+async def live_session(db: Queries, sid: str) -> Session | None:
+    row = await db.fetchrow(*_LIVE_SESSION.bind(id=sid))
+    return None if row is None else Session(**dict(row))
+
+
+async def live_sessions(db: Queries, user_id: uuid.UUID, *, idle_seconds: int) -> list[Session]:
+    """The user's sessions not ended and used (refreshed) within `idle_seconds`, latest first."""
+    rows = await db.fetch(*_LIVE_SESSIONS.bind(user_id=user_id, idle=idle_seconds))
+    return [Session(**dict(row)) for row in rows]
+
+
+async def end_session(db: Queries, sid: str, *, user_id: uuid.UUID | None = None) -> list[str]:
+    """End one session (of that user, if given); its id if it was live."""
+    if user_id is None:
+        rows = await db.fetch(*_END_SESSION.bind(id=sid))
+    else:
+        rows = await db.fetch(*_END_USER_SESSION.bind(id=sid, user_id=user_id))
+    return [row["id"] for row in rows]
+
+
+async def end_user_sessions(db: Queries, user_id: uuid.UUID, *, keep: str = "") -> list[str]:
+    """End every live session of the user but `keep`; the ids ended."""
+    rows = await db.fetch(*_END_USER_SESSIONS.bind(user_id=user_id, keep=keep))
+    return [row["id"] for row in rows]
+
+
+async def mark_revocations_published(db: Queries, sids: list[str]) -> None:
+    await db.fetchval(*_MARK_PUBLISHED.bind(ids=sids))
+
+
+async def unpublished_ends(db: Queries, *, within_seconds: int, limit: int) -> list[str]:
+    """Sessions ended within `within_seconds` whose end the verifiers were not told yet."""
+    rows = await db.fetch(*_UNPUBLISHED_ENDS.bind(within=within_seconds, limit=limit))
+    return [row["id"] for row in rows]
 
 
 async def lock_signing_keys(db: Queries) -> None:

@@ -27,6 +27,13 @@ class Settings(ServiceSettings):
         description="Lifetime of an access token (at most the tasks service's "
         "`JWT_MAX_LIFETIME_SECONDS`, which refuses longer-lived tokens).",
     )
+    refresh_token_ttl_seconds: int = Field(
+        default=30 * 86_400,
+        ge=300,
+        le=365 * 86_400,
+        description="Lifetime of a refresh token; each refresh issues a new one for as long, "
+        "and a session unused for this long is over.",
+    )
 
     key_encryption_secret: str = Field(
         default="insecure-local-key-encryption-secret",
