@@ -1,12 +1,13 @@
 """Live updates over a real HTTP server (uvicorn in the test's event loop): the stream sends
 each committed change, resumes after Last-Event-ID, keeps itself open, ends with its token,
-and caps the streams a user holds."""
+ends with its session, and caps the streams a user holds."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,8 +17,10 @@ import orjson
 import pytest
 import uvicorn
 from prometheus_client import REGISTRY
+from redis.asyncio import Redis
 
 from tests.support.issuer import TestIssuer
+from todo_shared.revocation import publish_revocation
 from todo_tasks.main import create_tasks_app
 from todo_tasks.settings import Settings
 
@@ -184,6 +187,23 @@ async def test_an_idle_stream_sends_comments_and_ends_when_its_token_expires(
         with pytest.raises(EOFError):
             await events.next_event(within=6)
     assert events.comments >= 3  # `retry:` opens it; then a keep-alive every HEARTBEAT
+
+
+async def test_a_stream_ends_when_its_session_ends_and_cannot_be_reopened(
+    base_url: str, issuer: TestIssuer, alice: str, settings: Settings
+) -> None:
+    sid = uuid.uuid4().hex
+    token = issuer.mint(alice, sid=sid)
+    async with stream(base_url, alice, token) as (response, events):
+        assert response.status_code == 200
+        await events.opening()
+        redis = Redis.from_url(settings.redis_url)
+        await publish_revocation(redis, issuer.issuer, sid, 60)
+        await redis.aclose()
+        with pytest.raises(EOFError):
+            await events.next_event(within=5)
+    async with stream(base_url, alice, token) as (again, _):
+        assert again.status_code == 401
 
 
 async def test_a_user_holds_at_most_the_configured_streams(

@@ -5,7 +5,8 @@ change's JSON), so a client that reconnects with `Last-Event-ID` resumes exactly
 stream sleeps until PostgreSQL notifies a commit of its user's tasks (migration 0004; from any
 replica), then reads the feed from where it was: the notification only wakes it, the feed
 decides what it sends, so nothing is skipped or sent twice. It ends when its token expires
-(the client reconnects with a fresh one, resuming by `Last-Event-ID`).
+(the client reconnects with a fresh one, resuming by `Last-Event-ID`), and when the token's
+session ends (a sign-out wakes it: see `todo_shared.revocation`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header
@@ -64,6 +65,7 @@ async def _stream(
     pending: list[tuple[int, Change]],
     more: bool,
     expires_at: float,
+    claims: dict[str, Any],
     slot: str,
     opening: bytes,
 ) -> AsyncIterator[bytes]:
@@ -71,7 +73,10 @@ async def _stream(
     live = False  # whether `pending` came after waiting (else: the replay of a backlog)
     metrics.EVENT_STREAMS_OPEN.inc()
     try:
-        async with state.notifications.subscribe(owner) as woken:
+        async with (
+            state.notifications.subscribe(owner) as woken,
+            state.verifier.watch_session(claims, woken),
+        ):
             yield opening
             while True:
                 for seq, change in pending:
@@ -89,6 +94,8 @@ async def _stream(
                         await state.stream_slots.renew(owner, slot)
                     live = True
                 woken.clear()
+                if await state.verifier.session_ended(claims):
+                    return  # signed out: a reconnect is refused too
                 pending, position, more = await read_changes(
                     state, owner, position.encode(), *_BACKLOG
                 )
@@ -129,7 +136,7 @@ async def stream_events(
         raise TooManyRequests(retry_after=30)
     expires_at = float(caller.claims.get("exp", time.time()))
     return StreamingResponse(
-        _stream(state, owner, position, pending, more, expires_at, slot, opening),
+        _stream(state, owner, position, pending, more, expires_at, caller.claims, slot, opening),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
