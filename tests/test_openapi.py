@@ -80,6 +80,16 @@ def test_client_type_checks_strictly() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+# The auth service's operations on the caller's own sessions and password.
+SESSION_PATHS = {
+    "/api/auth/sessions",
+    "/api/auth/sessions/{sid}",
+    "/api/auth/logout",
+    "/api/auth/logout-all",
+    "/api/auth/password",
+}
+
+
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
 def test_every_operation_documents_its_errors_and_auth(name: str) -> None:
     document = DOCUMENTS[name]
@@ -90,9 +100,10 @@ def test_every_operation_documents_its_errors_and_auth(name: str) -> None:
             assert "422" not in responses, where
             assert "503" in responses, where  # every operation reaches the database
             protected = "security" in operation
-            assert protected == path.startswith("/api/{user_id}/"), where
+            owned = path.startswith("/api/{user_id}/")
+            assert protected == (owned or path in SESSION_PATHS), where
             if protected:
-                assert {"401", "403"} <= set(responses), where
+                assert ({"401", "403"} if owned else {"401"}) <= set(responses), where
                 assert operation["security"] == [{"bearerAuth": []}], where
             if "requestBody" in operation:
                 assert {"400", "413"} <= set(responses), where

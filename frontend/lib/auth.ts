@@ -1,6 +1,8 @@
 /**
  * Better Auth: email + password accounts in the front end's own database, and a `jwt` plugin
- * that signs EdDSA access tokens the tasks service verifies through /auth/jwks.
+ * that signs EdDSA access tokens the tasks service verifies through /auth/jwks. Each token
+ * carries its session's id as `sid`; when a session is deleted (sign-out, revoking it), its
+ * end is published, so the tasks service refuses its tokens from then on.
  */
 import "server-only";
 
@@ -10,6 +12,7 @@ import { Pool } from "pg";
 
 import { serverConfig } from "./config";
 import { PASSWORD_MAX_BYTES, PASSWORD_MIN_LENGTH } from "./limits";
+import { publishRevocation } from "./revocation";
 
 /** Endpoints live under /auth, away from nginx's /api/auth/ (the auth service). */
 export const AUTH_BASE_PATH = "/auth";
@@ -36,6 +39,14 @@ function createAuth() {
       enabled: true,
       customRules: { "/sign-in/email": attempts, "/sign-up/email": attempts },
     },
+    databaseHooks: {
+      session: {
+        delete: {
+          after: async (session) =>
+            publishRevocation(config.redisUrl, config.issuer, session.id, config.jwtTtlSeconds),
+        },
+      },
+    },
     advanced: {
       // nginx replaces X-Forwarded-For with the address it saw, so this header is the client's.
       ipAddress: { ipAddressHeaders: ["x-forwarded-for"] },
@@ -48,7 +59,7 @@ function createAuth() {
           audience: config.publicUrl,
           expirationTime: `${config.jwtTtlSeconds}s`,
           // The claims the tasks service reads; not the whole user record.
-          definePayload: ({ user }) => ({ email: user.email }),
+          definePayload: ({ user, session }) => ({ email: user.email, sid: session.id }),
         },
       }),
     ],

@@ -18,6 +18,8 @@ export interface ServerConfig {
   jwtTtlSeconds: number;
   /** Sign-in and sign-up attempts per client address per minute. */
   authRateLimit: number;
+  /** Where ended sessions are published for the tasks service; none: they are not. */
+  redisUrl: string | null;
 }
 
 function required(name: string): string {
@@ -70,6 +72,7 @@ export function serverConfig(): ServerConfig {
     trustedOrigins: [publicUrl, ...(twin ? [twin] : []), ...extra],
     jwtTtlSeconds: positiveInt("JWT_TTL_SECONDS", 900),
     authRateLimit: positiveInt("AUTH_RATE_LIMIT", 20),
+    redisUrl: process.env.REDIS_URL || null,
   };
   return cached;
 }

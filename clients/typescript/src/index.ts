@@ -25,7 +25,12 @@ import type {
   paths as TasksPaths,
 } from "./generated/tasks";
 
-export { bearerFetch, type TokenSource } from "./token";
+export {
+  bearerFetch,
+  refreshingTokenSource,
+  type TokenPair,
+  type TokenSource,
+} from "./token";
 export {
   type Change,
   type ChangesPage,
@@ -67,6 +72,7 @@ export type UserCreate = AuthSchemas["UserCreate"];
 export type UserPublic = AuthSchemas["UserPublic"];
 export type LoginRequest = AuthSchemas["LoginRequest"];
 export type Token = AuthSchemas["Token"];
+export type SessionPublic = AuthSchemas["SessionPublic"];
 
 export interface ApiClientOptions extends Omit<ClientOptions, "baseUrl"> {
   /** Asked before every request, so a refreshed token is picked up without a new client. */
@@ -100,7 +106,8 @@ export function createTasksClient(
   return create<TasksPaths>(baseUrl, options);
 }
 
-/** The auth service: signup, login and the JWKS (paths start with `/api/auth/`). */
+/** The auth service: signup, login, refresh, sessions, password and the JWKS (paths start
+ * with `/api/auth/`). */
 export function createAuthClient(
   baseUrl: string,
   options: ApiClientOptions = {},

@@ -10,6 +10,7 @@ import {
   followEvents,
   ifMatch,
   readChanges,
+  refreshingTokenSource,
   type StreamStatus,
   type Task,
   versionOf,
@@ -26,6 +27,15 @@ const renewing = createTasksClient("", {
     refused ? (held = `${held}-renewed`) : held,
 });
 void renewing;
+// An API client of the auth service: refreshed after a 401, the new pair kept.
+const refreshing = createTasksClient("", {
+  getToken: refreshingTokenSource(
+    "",
+    { access_token: "a", refresh_token: "r" },
+    (next) => void next.refresh_token,
+  ),
+});
+void refreshing;
 const user_id = "3f1c";
 
 export async function usage(): Promise<Task[]> {
