@@ -27,7 +27,8 @@ async def test_a_remembered_token_is_refused_on_every_replica_once_its_session_e
     replicas = [make_verifier(settings), make_verifier(settings)]
     for replica in replicas:
         await replica.warm_up()
-        await replica._revocations.subscribed()  # type: ignore[union-attr]
+        assert replica.revocations is not None
+        await replica.revocations.subscribed()
     sid = uuid.uuid4().hex
     token, other = issuer.mint(sid=sid), issuer.mint(sid=uuid.uuid4().hex)
     for replica in replicas:

@@ -140,7 +140,7 @@ class TokenVerifier:
         revocations: Revocations | None = None,
         remembered: int = 4096,
     ) -> None:
-        self._revocations = revocations
+        self.revocations = revocations  # None: without Redis, no session is ever ended
         self._issuers = {
             trusted.issuer: _Issuer(trusted.audience, keys[trusted.issuer])
             for trusted in settings.trusted_issuers
@@ -207,11 +207,11 @@ class TokenVerifier:
     async def session_ended(self, claims: dict[str, Any]) -> bool:
         """Whether the session of these verified claims has ended (False without a `sid`)."""
         sid = claims.get("sid")
-        if sid is None or self._revocations is None:
+        if sid is None or self.revocations is None:
             return False
         if not isinstance(sid, str) or not sid:
             raise InvalidToken("invalid sid")
-        return await self._revocations.is_ended(claims["iss"], sid)
+        return await self.revocations.is_ended(claims["iss"], sid)
 
     @asynccontextmanager
     async def watch_session(
@@ -220,10 +220,10 @@ class TokenVerifier:
         """Set `event` whenever the session of these claims may have ended (a live stream
         then asks `session_ended`); nothing for a token without a `sid`."""
         sid = claims.get("sid")
-        if self._revocations is None or not isinstance(sid, str):
+        if self.revocations is None or not isinstance(sid, str):
             yield
             return
-        with self._revocations.watch(claims["iss"], sid, event):
+        with self.revocations.watch(claims["iss"], sid, event):
             yield
 
     async def _key_unchanged(self, known: _Verified) -> bool:
@@ -272,8 +272,8 @@ class TokenVerifier:
     async def warm_up(self) -> None:
         """Load every issuer's keys before the first request (see `JwksCache.warm_up`), and
         start hearing of ended sessions."""
-        if self._revocations is not None:
-            self._revocations.start()
+        if self.revocations is not None:
+            self.revocations.start()
         await asyncio.gather(*(issuer.keys.warm_up() for issuer in self._issuers.values()))
 
     async def ready(self) -> bool:
@@ -281,8 +281,8 @@ class TokenVerifier:
         return any((await self.issuers_ready()).values())
 
     async def aclose(self) -> None:
-        if self._revocations is not None:
-            await self._revocations.close()
+        if self.revocations is not None:
+            await self.revocations.close()
         await asyncio.gather(*(issuer.keys.aclose() for issuer in self._issuers.values()))
 
 

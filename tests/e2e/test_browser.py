@@ -27,7 +27,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.e2e.stack import PASSWORD, ROOT, Stack
+from tests.e2e.stack import PASSWORD, ROOT, Stack, wait_until
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / "frontend" / "node_modules" / "axe-core" / "axe.min.js"
@@ -198,6 +198,35 @@ def test_journey_sign_up_manage_tasks_sign_out_and_back_in(browser: Browser, sta
     expect(page.get_by_role("checkbox", name="Buy milk")).to_be_checked()
     expect(page.get_by_role("checkbox", name="Write the report")).not_to_be_checked()
     page.context.close()
+
+
+def test_signing_out_ends_that_sessions_jwts_at_the_tasks_service(
+    browser: Browser, stack: Stack
+) -> None:
+    """Better Auth's JWTs carry their session's `sid`; signing out in one browser ends that
+    session's tokens (published through Redis), while the same user's other session goes on."""
+    email = _email()
+    page = _open(browser, stack)
+    _sign_up(page, email)
+    other = _open(browser, stack)
+    _sign_in(other, email)
+    path = f"/api/{_session_user_id(page)}/tasks"
+    token, other_token = _token(page), _token(other)
+    with httpx.Client(base_url=_origin(stack)) as api:
+
+        def status(bearer: str) -> int:
+            return api.get(path, headers={"Authorization": f"Bearer {bearer}"}).status_code
+
+        assert (status(token), status(other_token)) == (200, 200)  # remembered by the verifier
+
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("button", name="Sign in", exact=True)).to_be_visible()
+
+        # Within the verifier's second (the message usually arrives first); not timed here.
+        wait_until(lambda: status(token) == 401, timeout=5, what="the signed-out JWT refused")
+        assert status(other_token) == 200
+    page.context.close()
+    other.context.close()
 
 
 def test_a_second_user_sees_none_of_the_first_users_tasks(browser: Browser, stack: Stack) -> None:

@@ -43,6 +43,38 @@ def _published_kids(stack: Stack, replica: int) -> set[str]:
     return {key["kid"] for key in jwks["keys"]}
 
 
+def test_a_logout_is_honoured_by_every_tasks_replica_even_for_a_remembered_token(
+    scaled: Stack,
+) -> None:
+    """Each tasks replica verified (and so remembered) the token before the logout; after it,
+    each refuses it, and a refresh of the session too."""
+    user = scaled.new_user()
+    login = scaled.client.post("/api/auth/login", json={"email": user.email, "password": PASSWORD})
+    tokens = login.json()
+    for replica in range(1, REPLICAS + 1):
+        status, _ = scaled.call_replica(
+            "tasks", replica, "GET", user.tasks_path, token=tokens["access_token"]
+        )
+        assert status == 200
+
+    bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+    assert scaled.client.post("/api/auth/logout", headers=bearer).status_code == 204
+
+    for replica in range(1, REPLICAS + 1):
+
+        def refused(replica: int = replica) -> bool:
+            status, _ = scaled.call_replica(
+                "tasks", replica, "GET", user.tasks_path, token=tokens["access_token"]
+            )
+            return status == 401
+
+        wait_until(refused, timeout=5, what=f"tasks replica {replica} refusing the token")
+    refresh = scaled.client.post(
+        "/api/auth/refresh", json={"refresh_token": tokens["refresh_token"]}
+    )
+    assert refresh.status_code == 401
+
+
 def test_replicas_share_the_traffic_and_the_keys(scaled: Stack) -> None:
     assert len(scaled.container_ids("auth")) == REPLICAS
     assert len(scaled.container_ids("tasks")) == REPLICAS

@@ -109,3 +109,26 @@ async def test_shared_verifier_refuses_another_audience(fresh_settings: Settings
         async with verifier_for(base_url, expected) as verifier:
             with pytest.raises(InvalidToken):
                 await verifier.verify(token)
+
+
+async def test_a_logout_reaches_the_shared_verifier_which_refuses_the_remembered_token(
+    base_settings: Settings,
+) -> None:
+    """The auth service's publication and the verifier's subscription speak the same protocol."""
+    async with served(base_settings) as base_url, httpx.AsyncClient(base_url=base_url) as http:
+        await http.post("/api/auth/signup", json={"email": "out@example.com", "password": PASSWORD})
+        token = await log_in(http, "out@example.com")
+        async with verifier_for(base_url, base_settings) as verifier:
+            assert verifier.revocations is not None
+            await verifier.warm_up()
+            await verifier.revocations.subscribed()
+            claims = (await verifier.verify(token)).claims  # remembered from now on
+            heard = asyncio.Event()
+            async with verifier.watch_session(claims, heard):
+                logout = await http.post(
+                    "/api/auth/logout", headers={"Authorization": f"Bearer {token}"}
+                )
+                assert logout.status_code == 204
+                await heard.wait()
+            with pytest.raises(InvalidToken, match="session ended"):
+                await verifier.verify(token)
