@@ -84,6 +84,17 @@ async def test_login_starts_a_session_with_a_hashed_refresh_token(
     )
 
 
+async def test_a_long_user_agent_is_cut_to_the_columns_length(
+    service: Any, signup: Fixture, engine: AsyncEngine, scalar: Fixture
+) -> None:
+    await signup(service.client, "ada@example.com")
+    tokens = await log_in(service.client, "ada@example.com", agent="A" * 600)
+    stored = await scalar(
+        engine, "SELECT user_agent FROM sessions WHERE id = :id", id=sid_of(tokens)
+    )
+    assert stored == "A" * 512
+
+
 async def test_refresh_issues_new_tokens_of_the_same_session_and_spends_the_old(
     service: Any, signup: Fixture
 ) -> None:

@@ -71,8 +71,13 @@ CallerDep = Annotated[Caller, Depends(get_caller)]
 BEARER = Security(bearer_scheme)
 
 
+MAX_USER_AGENT = 512  # the column's length
+
+
 async def get_user_agent(request: Request) -> str | None:  # async: see `state_dependency`
-    return request.headers.get("user-agent")
+    """The client's `User-Agent`, shown in its session list (cut to the column's length)."""
+    agent = request.headers.get("user-agent")
+    return agent[:MAX_USER_AGENT] if agent else None
 
 
 UserAgent = Annotated[str | None, Depends(get_user_agent)]

@@ -35,7 +35,6 @@ logger = logging.getLogger("todo.auth.sessions")
 REFRESH_TOKEN_BYTES = 32
 REPUBLISH_INTERVAL_SECONDS = 2.0
 _REPUBLISH_BATCH = 500
-MAX_USER_AGENT = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +79,7 @@ async def start(
             db,
             sid=sid,
             user_id=user_id,
-            user_agent=(user_agent or None) and user_agent[:MAX_USER_AGENT],
+            user_agent=user_agent,
         )
         await repository.add_refresh_token(
             db,
