@@ -12,6 +12,7 @@ import jwt
 import pytest
 from httpx import AsyncClient
 from redis.asyncio import Redis
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from todo_auth import sessions
@@ -356,3 +357,40 @@ async def test_a_session_ended_while_redis_is_down_is_published_once_it_answers(
         assert not await revoked_in_redis(redis_url, up, sid_of(tokens))
         await sessions.republish_pending(service_state(up.app, AuthState))
         assert await revoked_in_redis(redis_url, up, sid_of(tokens))
+
+
+async def test_pruning_deletes_what_can_no_longer_be_used_and_keeps_the_rest(
+    service: Any, signup: Fixture, engine: AsyncEngine, scalar: Fixture
+) -> None:
+    client = service.client
+    await signup(client, "ada@example.com")
+    live = await log_in(client, "ada@example.com")
+    ended_long_ago = await log_in(client, "ada@example.com")
+    idle = await log_in(client, "ada@example.com")
+    assert (
+        await client.post("/api/auth/logout", headers=bearer(ended_long_ago))
+    ).status_code == 204
+    async with engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE sessions SET ended_at = now() - interval '1 day' WHERE id = :id"),
+            {"id": sid_of(ended_long_ago)},
+        )
+        await conn.execute(
+            text("UPDATE sessions SET last_used_at = now() - interval '31 days' WHERE id = :id"),
+            {"id": sid_of(idle)},
+        )
+        await conn.execute(
+            text(
+                "UPDATE refresh_tokens SET expires_at = now() - interval '1 day' "
+                "WHERE session_id = :id"
+            ),
+            {"id": sid_of(idle)},
+        )
+
+    pruned = await sessions.prune(service_state(service.app, AuthState))
+
+    assert pruned == 2
+    remaining = await scalar(engine, "SELECT string_agg(id, ',') FROM sessions")
+    assert remaining == sid_of(live)
+    assert await scalar(engine, "SELECT count(*) FROM refresh_tokens") == 1
+    assert (await refresh(client, live["refresh_token"])).status_code == 200

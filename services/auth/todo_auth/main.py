@@ -53,11 +53,11 @@ def create_auth_app(settings: Settings) -> FastAPI:
                     keys=keys,
                     limiter=RateLimiter(redis, settings),
                 )
-                republishing = asyncio.create_task(sessions.republish_periodically(state))
+                upkeep = asyncio.create_task(sessions.maintain_periodically(state))
                 try:
                     yield state
                 finally:
-                    republishing.cancel()
+                    upkeep.cancel()
         finally:
             hasher.close()
 

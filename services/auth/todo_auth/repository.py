@@ -102,6 +102,21 @@ _UNPUBLISHED_ENDS = Statement.compile(
     "AND ended_at > now() - make_interval(secs => :within) ORDER BY ended_at LIMIT :limit"
 )
 
+# Spent or not, an expired refresh token only ever gets a 401 (a spent one no longer ends its
+# session: whoever refreshed since holds newer tokens). A session goes once every access token
+# of it has expired after its end (its revocation matters no more), or once idle for the
+# refresh lifetime (its tokens have all expired then); its refresh tokens go with it.
+_PRUNE_REFRESH_TOKENS = Statement.compile(
+    "WITH deleted AS (DELETE FROM refresh_tokens WHERE expires_at < now() RETURNING 1) "
+    "SELECT count(*) FROM deleted"
+)
+_PRUNE_SESSIONS = Statement.compile(
+    "WITH deleted AS (DELETE FROM sessions WHERE "
+    "(ended_at < now() - make_interval(secs => :revocation_window) "
+    "OR last_used_at < now() - make_interval(secs => :idle)) RETURNING 1) "
+    "SELECT count(*) FROM deleted"
+)
+
 
 def _user(row: Any) -> User | None:
     return None if row is None else User(**dict(row))
@@ -189,6 +204,15 @@ async def unpublished_ends(db: Queries, *, within_seconds: int, limit: int) -> l
     """Sessions ended within `within_seconds` whose end the verifiers were not told yet."""
     rows = await db.fetch(*_UNPUBLISHED_ENDS.bind(within=within_seconds, limit=limit))
     return [row["id"] for row in rows]
+
+
+async def prune_sessions(db: Queries, *, revocation_window: int, idle_seconds: int) -> int:
+    """Delete expired refresh tokens, then sessions over for good; how many sessions went."""
+    await db.fetchval(*_PRUNE_REFRESH_TOKENS.bind())
+    deleted: int = await db.fetchval(
+        *_PRUNE_SESSIONS.bind(revocation_window=revocation_window, idle=idle_seconds)
+    )
+    return deleted
 
 
 async def lock_signing_keys(db: Queries) -> None:

@@ -34,6 +34,7 @@ logger = logging.getLogger("todo.auth.sessions")
 
 REFRESH_TOKEN_BYTES = 32
 REPUBLISH_INTERVAL_SECONDS = 2.0
+PRUNE_INTERVAL_SECONDS = 3600.0
 _REPUBLISH_BATCH = 500
 
 
@@ -157,11 +158,25 @@ async def republish_pending(state: AuthState) -> None:
     await end(state, sids)
 
 
-async def republish_periodically(state: AuthState) -> None:
-    """`republish_pending` every REPUBLISH_INTERVAL_SECONDS, whatever fails meanwhile."""
+async def prune(state: AuthState) -> int:
+    """Delete what can no longer be used: expired refresh tokens, sessions over for good."""
+    return await repository.prune_sessions(
+        state.database,
+        revocation_window=_revocation_ttl(state),
+        idle_seconds=state.settings.refresh_token_ttl_seconds,
+    )
+
+
+async def maintain_periodically(state: AuthState) -> None:
+    """`republish_pending` every REPUBLISH_INTERVAL_SECONDS and `prune` every
+    PRUNE_INTERVAL_SECONDS (any replica; both are idempotent), whatever fails meanwhile."""
+    pruned_at = time.monotonic()
     while True:
         await asyncio.sleep(REPUBLISH_INTERVAL_SECONDS)
         try:
             await republish_pending(state)
+            if time.monotonic() - pruned_at >= PRUNE_INTERVAL_SECONDS:
+                pruned_at = time.monotonic()
+                logger.info("sessions pruned", extra={"sessions": await prune(state)})
         except Exception as exc:  # the database is down, say: the loop must go on
-            logger.warning("unpublished session ends not read", extra={"error": type(exc).__name__})
+            logger.warning("session upkeep failed", extra={"error": type(exc).__name__})
