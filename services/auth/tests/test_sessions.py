@@ -154,9 +154,14 @@ async def test_concurrent_refreshes_with_one_token_let_exactly_one_win_and_end_t
     "body",
     [{}, {"refresh_token": ""}, {"refresh_token": 5}, {"refresh_token": "x" * 300}],
 )
-async def test_refresh_refuses_malformed_bodies(service: Any, body: dict[str, Any]) -> None:
+async def test_refresh_refuses_malformed_bodies_and_spends_nothing(
+    service: Any, signup: Fixture, body: dict[str, Any]
+) -> None:
+    await signup(service.client, "ada@example.com")
+    tokens = await log_in(service.client, "ada@example.com")
     response = await service.client.post("/api/auth/refresh", json=body)
     assert response.status_code == 400
+    assert (await refresh(service.client, tokens["refresh_token"])).status_code == 200
 
 
 async def test_an_unknown_refresh_token_is_refused_and_ends_nothing(
@@ -233,6 +238,8 @@ async def test_ending_one_session_revokes_it_and_only_it(
     assert [item["id"] for item in listed] == [sid_of(laptop)]
     again = await client.delete(f"/api/auth/sessions/{sid_of(phone)}", headers=bearer(laptop))
     assert again.status_code == 404
+    too_long = await client.delete(f"/api/auth/sessions/{'s' * 65}", headers=bearer(laptop))
+    assert too_long.status_code == 400
 
 
 async def test_logout_ends_the_current_session(

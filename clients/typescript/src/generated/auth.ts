@@ -749,6 +749,17 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description The request does not fit the documented shape. */
+            400: {
+                headers: {
+                    /** @description The request's id (the client's, when it looks like one), also in every log line. */
+                    "X-Request-ID"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ValidationFailed"];
+                };
+            };
             /** @description No token, a bad one, or its session has ended. */
             401: {
                 headers: {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response
 from fastapi.responses import JSONResponse
 
 from todo_auth import repository, sessions
@@ -136,9 +138,13 @@ async def list_sessions(caller: CallerDep, state: StateDep) -> list[SessionPubli
     "/api/auth/sessions/{sid}",
     status_code=204,
     dependencies=[BEARER],
-    responses=errors(401, 404, s401=S401_CALLER, s404="No live session of the caller's has it."),
+    responses=errors(
+        400, 401, 404, s401=S401_CALLER, s404="No live session of the caller's has it."
+    ),
 )
-async def end_session(sid: str, caller: CallerDep, state: StateDep) -> Response:
+async def end_session(
+    sid: Annotated[str, Path(min_length=1, max_length=64)], caller: CallerDep, state: StateDep
+) -> Response:
     """End one of the caller's sessions (the current one too): its tokens stop working."""
     ended = await repository.end_session(state.database, sid, user_id=caller.user_id)
     if not ended:
