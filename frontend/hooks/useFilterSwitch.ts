@@ -9,7 +9,13 @@ import type { Report } from "./useProblem";
 export const ALL_TASKS: View = { scope: "all", filter: "all", label: null, order: "newest" };
 
 function same(a: View, b: View): boolean {
-  return a.scope === b.scope && a.filter === b.filter && a.label === b.label && a.order === b.order;
+  return (
+    a.scope === b.scope &&
+    a.filter === b.filter &&
+    a.label === b.label &&
+    a.order === b.order &&
+    a.q === b.q
+  );
 }
 
 /**

@@ -28,7 +28,16 @@ export const taskKeys = {
   all: (userId: string) => ["tasks", userId] as const,
   lists: (userId: string) => ["tasks", userId, "list"] as const,
   list: (userId: string, view: View) =>
-    ["tasks", userId, "list", view.filter, view.label ?? "", view.order, view.scope] as const,
+    [
+      "tasks",
+      userId,
+      "list",
+      view.filter,
+      view.label ?? "",
+      view.order,
+      view.scope,
+      view.q ?? "",
+    ] as const,
   counts: (userId: string) => ["tasks", userId, "counts"] as const,
   trash: (userId: string) => ["tasks", userId, "trash"] as const,
   /** The person's lists, and each one's count of tasks left to do. */
@@ -69,7 +78,7 @@ export function loadedViews(client: QueryClient, userId: string): View[] {
     .getQueryCache()
     .findAll({ queryKey: taskKeys.lists(userId) })
     .map(({ queryKey }) => {
-      const [, , , filter, label, order, scope] = queryKey as [
+      const [, , , filter, label, order, scope, q] = queryKey as [
         string,
         string,
         string,
@@ -77,8 +86,9 @@ export function loadedViews(client: QueryClient, userId: string): View[] {
         string,
         Order,
         Scope,
+        string,
       ];
-      return { scope, filter, label: label || null, order };
+      return { scope, filter, label: label || null, order, ...(q ? { q } : {}) };
     });
 }
 
@@ -128,6 +138,11 @@ function place(
   onTop: (view: View, shown: Task[]) => boolean,
 ): void {
   for (const view of loadedViews(client, userId)) {
+    if (view.q) {
+      // Whether it matches, and where, only the service says.
+      void client.invalidateQueries({ queryKey: taskKeys.list(userId, view), exact: true });
+      continue;
+    }
     client.setQueryData<TaskPages>(taskKeys.list(userId, view), (pages) => {
       if (!pages) return pages;
       const without: Edit = (tasks) => tasks.filter((shown) => shown.id !== task.id);

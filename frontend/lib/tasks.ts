@@ -13,8 +13,8 @@ export type Seen = Pick<Task, "id" | "version">;
 export type Filter = "all" | "active" | "completed";
 
 /** The orders a list can be shown in; `manual` (the person's own, set by moving tasks) only
- * within one list or the Inbox. */
-export type Order = "newest" | "oldest" | "updated" | "priority" | "manual";
+ * within one list or the Inbox, "best" only while searching. */
+export type Order = "newest" | "oldest" | "updated" | "priority" | "manual" | "best";
 
 export const ORDER_LABELS: Record<Order, string> = {
   newest: "Newest first",
@@ -22,29 +22,47 @@ export const ORDER_LABELS: Record<Order, string> = {
   updated: "Recently changed",
   priority: "Highest priority",
   manual: "My order",
+  best: "Best match",
 };
 
 const ORDER_QUERY: Record<
   Order,
-  { sort: "created" | "updated" | "priority" | "position"; order: "asc" | "desc" }
+  { sort?: "created" | "updated" | "priority" | "position"; order: "asc" | "desc" }
 > = {
   newest: { sort: "created", order: "desc" },
   oldest: { sort: "created", order: "asc" },
   updated: { sort: "updated", order: "desc" },
   priority: { sort: "priority", order: "desc" },
   manual: { sort: "position", order: "asc" },
+  best: { order: "desc" }, // a search without `sort`: best matches first
 };
 
 /** Whose tasks a view shows: every task, the Inbox's (no list), or one list's (its id). */
 export type Scope = "all" | "inbox" | number;
 
 /** What the list shows: a list (or all), a completion filter, optionally only the tasks with
- * a label, in an order. */
+ * a label or the words searched for (`q`), in an order. */
 export interface View {
   scope: Scope;
   filter: Filter;
   label: string | null;
   order: Order;
+  /** Searched for (the service's `q`); absent or "" when not searching. */
+  q?: string;
+}
+
+/** The longest search the service takes. */
+export const SEARCH_MAX_LENGTH = 200;
+
+/** `view` searching for `words` ("": no search). A search starts best match first; ending
+ * one goes back to newest first from there. */
+export function searchView(view: View, words: string): View {
+  if (words === "") {
+    const ended: View = { ...view, order: view.order === "best" ? "newest" : view.order };
+    delete ended.q;
+    return ended;
+  }
+  return { ...view, q: words, order: view.q ? view.order : "best" };
 }
 
 /** The `list_id` a task made in this scope gets. */
@@ -235,7 +253,8 @@ export async function listTasks(
             : view.scope === "inbox"
               ? { inbox: true }
               : { list_id: view.scope }),
-          ...(view.order === "newest" ? {} : ORDER_QUERY[view.order]),
+          ...(view.order === "newest" && !view.q ? {} : ORDER_QUERY[view.order]),
+          ...(view.q ? { q: view.q } : {}),
         },
       },
     }),

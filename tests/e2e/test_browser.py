@@ -965,4 +965,47 @@ def test_lists_are_made_renamed_reordered_and_deleted_and_tasks_keep_my_order(
         work = api.get(f"/api/{user}/tasks", params={"list_id": lists_now[0]["id"]}).json()
     assert sorted(task["title"] for task in trash) == ["Bread", "Eggs"]
     assert [task["title"] for task in work] == ["Milk"]
+def test_search_shows_results_as_you_type_and_clears(browser: Browser, stack: Stack) -> None:
+    """On a phone, by keyboard: typing searches once typing pauses (not once a key), by the
+    start of words, ignoring case and accents, in titles and descriptions, best match first;
+    Escape and "Clear search" bring the whole list back."""
+    page = _open(browser, stack)
+    _sign_up(page, _email())
+    _add(page, "Call mum")
+    _add(page, "Café with Ana", "Bring the résumé")
+    _add(page, "Buy groceries", "For the café too")
+    searched: list[str] = []
+    page.on(
+        "request",
+        lambda request: searched.extend(
+            re.findall(r"[?&]q=([^&]*)", request.url) if "/tasks?" in request.url else []
+        ),
+    )
+
+    box = page.get_by_label("Search", exact=True)
+    box.focus()
+    page.keyboard.type("GROCERIES")
+    _expect_titles(page, ["Buy groceries"])
+    expect(page.locator(".search-matches")).to_have_text("1 task matches “GROCERIES”")
+    assert searched[-1] == "GROCERIES"
+    assert len(searched) < len("GROCERIES")  # one request when typing pauses, not one a key
+    expect(page.get_by_label("Sort")).to_have_value("best")
+
+    box.fill("cafe")
+    _expect_titles(page, ["Café with Ana", "Buy groceries"])  # the title's match first
+    box.fill("resum")
+    _expect_titles(page, ["Café with Ana"])
+    assert _serious_violations(page) == []
+    box.fill("zzz")
+    expect(page.locator(".empty")).to_have_text("Nothing here matches “zzz”.")
+
+    page.keyboard.press("Escape")
+    expect(box).to_have_value("")
+    _expect_titles(page, ["Buy groceries", "Café with Ana", "Call mum"])
+    expect(page.get_by_label("Sort")).to_have_value("newest")
+    box.fill("mum")
+    _expect_titles(page, ["Call mum"])
+    page.get_by_role("button", name="Clear search").click()
+    _expect_titles(page, ["Buy groceries", "Café with Ana", "Call mum"])
+    expect(box).to_be_focused()
     page.context.close()

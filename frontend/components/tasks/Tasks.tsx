@@ -10,13 +10,22 @@ import { type TaskEvents, useMoveTask } from "@/hooks/useTaskChanges";
 import { useTaskCounts } from "@/hooks/useTaskCounts";
 import { useTaskList } from "@/hooks/useTaskList";
 import { useListChanges, useTaskLists } from "@/hooks/useTaskLists";
-import { ApiError, type Filter, ORDER_LABELS, type Scope, type Task, listOf } from "@/lib/tasks";
+import {
+  ApiError,
+  type Filter,
+  ORDER_LABELS,
+  type Scope,
+  searchView,
+  type Task,
+  listOf,
+} from "@/lib/tasks";
 
 import { ListActions } from "../lists/ListActions";
 import { ListNav } from "../lists/ListNav";
 
 import { LabelFilter } from "./LabelFilter";
 import { OrderPicker } from "./OrderPicker";
+import { SearchBox } from "./SearchBox";
 import { TrashView } from "./TrashView";
 import { UndoBar } from "./UndoBar";
 
@@ -49,7 +58,7 @@ export function Tasks({
   const [inTrash, setInTrash] = useState(false);
   const events = useMemo<TaskEvents>(() => ({ report, announce, offerUndo }), [report]);
   const { view, pending, choose } = useFilterSwitch(userId, report);
-  const { scope, filter, label, order } = view;
+  const { scope, filter, label, order, q = "" } = view;
   const list = useTaskList(userId, view, problem?.transient ?? false);
   const taskLists = useTaskLists(userId);
   const listChanges = useListChanges(userId, report, announce);
@@ -70,8 +79,12 @@ export function Tasks({
 
   function chooseScope(next: Scope, name: string) {
     setInTrash(false);
-    const nextOrder = next === "all" && order === "manual" ? "newest" : order;
-    void choose({ scope: next, filter, label, order: nextOrder }, `tasks of ${name}`);
+    // A search ends with the switch; a manual order is only a list's.
+    const dropped = order === "best" || (next === "all" && order === "manual");
+    void choose(
+      { scope: next, filter, label, order: dropped ? "newest" : order },
+      `tasks of ${name}`,
+    );
   }
 
   function reorder(task: Task, index: number): Reorder | undefined {
@@ -173,21 +186,28 @@ export function Tasks({
           inTrash={inTrash}
           onChoose={(f, what) => {
             setInTrash(false);
-            void choose({ scope, filter: f, label, order }, `${what} tasks`);
+            void choose({ ...view, filter: f }, `${what} tasks`);
           }}
           onTrash={() => setInTrash(true)}
         />
         {inTrash ? null : (
-          <OrderPicker
-            order={order}
-            manual={scope !== "all"}
-            onChoose={(next) =>
-              void choose(
-                { scope, filter, label, order: next },
-                `tasks ${ORDER_LABELS[next].toLowerCase()}`,
-              )
-            }
-          />
+          <>
+            <SearchBox
+              searched={q}
+              matches={q === "" || list.loading ? null : list.total}
+              onSearch={(words) =>
+                void choose(searchView(view, words), words ? `tasks matching “${words}”` : "tasks")
+              }
+            />
+            <OrderPicker
+              order={order}
+              manual={scope !== "all"}
+              searching={q !== ""}
+              onChoose={(next) =>
+                void choose({ ...view, order: next }, `tasks ${ORDER_LABELS[next].toLowerCase()}`)
+              }
+            />
+          </>
         )}
         {inTrash ? (
           <TrashView userId={userId} events={events} />
@@ -199,7 +219,7 @@ export function Tasks({
                 total={list.loading ? null : list.total}
                 onClear={() =>
                   void choose(
-                    { scope, filter, label: null, order },
+                    { ...view, label: null },
                     `${FILTER_LABELS[filter].toLowerCase()} tasks`,
                   )
                 }
@@ -211,14 +231,16 @@ export function Tasks({
               </p>
             ) : list.tasks.length === 0 ? (
               <p className="muted empty">
-                {label === null
-                  ? EMPTY[filter]
-                  : `No ${filter === "all" ? "" : `${FILTER_LABELS[filter].toLowerCase()} `}tasks labelled “${label}”.`}
+                {q !== ""
+                  ? `Nothing here matches “${q}”.`
+                  : label === null
+                    ? EMPTY[filter]
+                    : `No ${filter === "all" ? "" : `${FILTER_LABELS[filter].toLowerCase()} `}tasks labelled “${label}”.`}
               </p>
             ) : (
               <ul
                 className="tasks"
-                aria-label={`${FILTER_LABELS[filter]} tasks${scope === "all" ? "" : ` in ${scopeName}`}${label === null ? "" : ` labelled ${label}`}`}
+                aria-label={`${FILTER_LABELS[filter]} tasks${scope === "all" ? "" : ` in ${scopeName}`}${label === null ? "" : ` labelled ${label}`}${q === "" ? "" : ` matching ${q}`}`}
                 aria-busy={pending !== null || undefined}
                 onFocus={focus.onFocus}
                 onBlur={focus.onBlur}
@@ -231,10 +253,7 @@ export function Tasks({
                     events={events}
                     reorder={reorder(task, index)}
                     onLabel={(chosen) =>
-                      void choose(
-                        { scope, filter, label: chosen, order },
-                        `tasks labelled “${chosen}”`,
-                      )
+                      void choose({ ...view, label: chosen }, `tasks labelled “${chosen}”`)
                     }
                   />
                 ))}
