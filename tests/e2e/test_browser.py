@@ -965,6 +965,9 @@ def test_lists_are_made_renamed_reordered_and_deleted_and_tasks_keep_my_order(
         work = api.get(f"/api/{user}/tasks", params={"list_id": lists_now[0]["id"]}).json()
     assert sorted(task["title"] for task in trash) == ["Bread", "Eggs"]
     assert [task["title"] for task in work] == ["Milk"]
+    page.context.close()
+
+
 def test_search_shows_results_as_you_type_and_clears(browser: Browser, stack: Stack) -> None:
     """On a phone, by keyboard: typing searches once typing pauses (not once a key), by the
     start of words, ignoring case and accents, in titles and descriptions, best match first;
