@@ -811,6 +811,7 @@ def test_priority_and_labels_are_set_shown_and_narrow_the_list(
     assert _serious_violations(page) == []
 
     page.get_by_role("button", name="Show every label").click()
+    expect(page.locator(".label-filter")).to_have_count(0)  # shown, not still loading
     all_tasks = page.get_by_role("button", name=re.compile(r"^All \d"))
     all_tasks.click()
     expect(all_tasks).to_have_attribute("aria-pressed", "true")  # shown, not still loading
