@@ -43,21 +43,24 @@ def run_env(target_metadata: MetaData, lock_name: str) -> None:
     lock_id = migration_lock_id(lock_name)
 
     def migrate(connection: Connection) -> None:
-        # A transaction-scoped advisory lock: a second replica blocks here, then finds
-        # nothing left to do.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        # A session-level advisory lock: a second replica blocks here, then finds nothing
+        # left to do. Held across transactions, so a migration may commit part of its work
+        # (`op.get_context().autocommit_block()`: a backfill in short batches, an index built
+        # CONCURRENTLY) without letting another replica in. It ends with the connection.
+        connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": lock_id})
+        connection.commit()
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
             compare_type=True,
-            transaction_per_migration=False,
+            transaction_per_migration=True,
         )
         with context.begin_transaction():
             context.run_migrations()
 
     async def run() -> None:
         engine = create_async_engine(url, poolclass=pool.NullPool, connect_args=connect_args)
-        async with engine.begin() as connection:
+        async with engine.connect() as connection:
             await connection.run_sync(migrate)
         await engine.dispose()
 

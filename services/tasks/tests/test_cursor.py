@@ -280,3 +280,115 @@ def test_the_migration_counts_the_tasks_already_there(
     upgrade_to_head(MIGRATIONS_DIR, url)
     counted = "SELECT user_id, total, completed FROM task_counts ORDER BY user_id"
     assert asyncio.run(run(counted)) == [("a", 3, 2), ("b", 1, 0)]
+
+
+async def list_totals_are_exact(engine: AsyncEngine, client: httpx.AsyncClient, owner: str) -> int:
+    """Every list's and the Inbox's `X-Total-Count` (all, completed, open) against a count of
+    the rows; returns how many tasks the lists hold."""
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT coalesce(list_id, 0), count(*), count(*) FILTER (WHERE completed)"
+                    " FROM tasks WHERE user_id = :owner GROUP BY 1"
+                ),
+                {"owner": owner},
+            )
+        ).all()
+    real = {key: (total, done) for key, total, done in rows}
+    lists = (await client.get(f"/api/{owner}/lists")).json()
+    for key in [0, *(entry["id"] for entry in lists)]:
+        scope = "inbox=true" if key == 0 else f"list_id={key}"
+        path = f"/api/{owner}/tasks?limit=1&{scope}"
+        total, done = real.get(key, (0, 0))
+        seen = [
+            (await client.get(f"{path}{extra}")).headers["x-total-count"]
+            for extra in ("", "&completed=true", "&completed=false", "&sort=position")
+        ]
+        assert seen == [str(total), str(done), str(total - done), str(total)], scope
+    return sum(total for total, _ in real.values())
+
+
+async def test_list_totals_follow_moves_completions_the_trash_and_list_deletion(
+    engine: AsyncEngine, as_alice: httpx.AsyncClient, alice: str
+) -> None:
+    tasks, lists = f"/api/{alice}/tasks", f"/api/{alice}/lists"
+    home = (await as_alice.post(lists, json={"name": "Home"})).json()["id"]
+    work = (await as_alice.post(lists, json={"name": "Work"})).json()["id"]
+    made = await asyncio.gather(
+        *(
+            as_alice.post(
+                tasks,
+                json={"title": f"t{n}", "completed": n % 3 == 0, "list_id": [None, home][n % 2]},
+            )
+            for n in range(24)
+        )
+    )
+    ids = [response.json()["id"] for response in made]
+    assert await list_totals_are_exact(engine, as_alice, alice) == 24
+    await asyncio.gather(
+        *(as_alice.post(f"{tasks}/{task_id}/move", json={"list_id": work}) for task_id in ids[:6]),
+        *(as_alice.patch(f"{tasks}/{task_id}", json={"list_id": None}) for task_id in ids[6:10]),
+        *(as_alice.patch(f"{tasks}/{task_id}/complete") for task_id in ids[10:16]),
+    )
+    assert await list_totals_are_exact(engine, as_alice, alice) == 24
+    await asyncio.gather(*(as_alice.delete(f"{tasks}/{task_id}") for task_id in ids[16:20]))
+    assert await list_totals_are_exact(engine, as_alice, alice) == 20
+    await as_alice.post(f"{tasks}/{ids[16]}/restore")
+    assert (await as_alice.delete(f"{lists}/{work}?with_tasks=true")).status_code == 204
+    assert await list_totals_are_exact(engine, as_alice, alice) == 15
+
+
+def test_the_list_counts_migration_counts_a_write_racing_its_backfill(
+    create_database: Callable[[str], str],
+) -> None:
+    """Migration 0010 fills each user's counts with no table lock, while writes go on: a write
+    committed while the backfill waits for its user is counted exactly once."""
+    url = create_database("tasks_list_counts_backfill")
+    command.upgrade(alembic_config(MIGRATIONS_DIR, url), "0009")
+    owners = [f"user{n:04}" for n in range(1500)]
+
+    async def race() -> list[Any]:
+        conn, writer = await asyncpg.connect(url), await asyncpg.connect(url)
+        try:
+            await conn.execute(
+                "INSERT INTO tasks (user_id, title, completed)"
+                " SELECT owner, 'seeded', n % 2 = 0 FROM unnest($1::text[]) AS owner,"
+                " generate_series(1, 3) AS n",
+                owners,
+            )
+            migrating = asyncio.create_task(asyncio.to_thread(upgrade_to_head, MIGRATIONS_DIR, url))
+            while not await conn.fetchval(
+                "SELECT count(*) = 4 FROM pg_trigger WHERE tgname LIKE 'task_list_counts_%'"
+            ):
+                assert not migrating.done(), "the migration ended before the write began"
+                await asyncio.sleep(0.005)
+            # The last user the backfill reaches: a write of theirs holds the user's lock.
+            transaction = writer.transaction()
+            await transaction.start()
+            await writer.execute(
+                "INSERT INTO tasks (user_id, title, completed) VALUES ($1, 'racing', true)",
+                owners[-1],
+            )
+            waiting = (
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query LIKE '%FOR UPDATE%'"
+            )
+            while not await conn.fetchval(waiting):
+                assert not migrating.done(), "the backfill never waited for the writer"
+                await asyncio.sleep(0.005)
+            await transaction.commit()
+            await migrating
+            return [
+                tuple(row)
+                for row in await conn.fetch(
+                    "SELECT user_id, list_key, total, completed FROM task_list_counts"
+                    " ORDER BY user_id"
+                )
+            ]
+        finally:
+            await conn.close()
+            await writer.close()
+
+    counted = asyncio.run(race())
+    assert counted == [(owner, 0, 3, 1) for owner in owners[:-1]] + [(owners[-1], 0, 4, 2)]

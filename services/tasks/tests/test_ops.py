@@ -32,6 +32,7 @@ from todo_tasks.models import (
     TaskCount,
     TaskIdempotencyKey,
     TaskList,
+    TaskListCount,
     TaskSync,
     TaskTombstone,
     TaskTrash,
@@ -142,6 +143,7 @@ async def test_migrations_match_the_models(engine: AsyncEngine) -> None:
     for model in (
         Task,
         TaskCount,
+        TaskListCount,
         TaskIdempotencyKey,
         TaskList,
         TaskSync,

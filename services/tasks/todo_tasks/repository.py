@@ -120,13 +120,22 @@ def _where(conditions: frozenset[str]) -> str:
     return "".join(f" AND {_CONDITIONS[name]}" for name in sorted(conditions - {"q"}))
 
 
+# A list's counts (migration 0010); the Inbox's `list_key` is 0.
+_LIST_COUNT = "WHERE user_id = :owner AND list_key"
+
+
 def _total(conditions: frozenset[str]) -> str:
-    """The size of the filtered set: from the per-user counts the triggers keep (migration
-    0002) when they cover the filter, else counted (its cost follows the matches)."""
-    if conditions <= {"completed"}:
+    """The size of the filtered set: from the counts the triggers keep per user (migration
+    0002) and per list (0010) when they cover the filter, else counted (its cost follows the
+    matches)."""
+    if conditions <= {"completed", "list_id"} or conditions <= {"completed", "inbox"}:
         counted = "total"
         if "completed" in conditions:
             counted = "CASE WHEN :completed THEN completed ELSE total - completed END"
+        if "list_id" in conditions:
+            return f"(SELECT {counted} FROM task_list_counts {_LIST_COUNT} = :list_id)"
+        if "inbox" in conditions:
+            return f"(SELECT {counted} FROM task_list_counts {_LIST_COUNT} = 0)"
         return f"(SELECT {counted} FROM task_counts WHERE user_id = :owner)"
     return (
         f"(SELECT count(*) FROM {_source(conditions)} WHERE user_id = :owner{_where(conditions)})"

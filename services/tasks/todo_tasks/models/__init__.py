@@ -3,13 +3,14 @@
 from todo_tasks.models.idempotency import TaskIdempotencyKey
 from todo_tasks.models.list import TaskList
 from todo_tasks.models.sync import TaskSync, TaskTombstone, TaskTrash
-from todo_tasks.models.task import Task, TaskCount
+from todo_tasks.models.task import Task, TaskCount, TaskListCount
 
 __all__ = [
     "Task",
     "TaskCount",
     "TaskIdempotencyKey",
     "TaskList",
+    "TaskListCount",
     "TaskSync",
     "TaskTombstone",
     "TaskTrash",

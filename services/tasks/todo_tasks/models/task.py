@@ -135,3 +135,18 @@ class TaskCount(SQLModel, table=True):
     user_id: str = Field(sa_column=Column(Text, primary_key=True))
     total: int = Field(sa_column=Column(BigInteger, nullable=False))
     completed: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class TaskListCount(SQLModel, table=True):
+    """A user's task counts per list (`list_key` 0: the Inbox), the `X-Total-Count` of a
+    list's or the Inbox's page without a scan of its tasks.
+
+    Written only by the triggers of migration 0010, in the transaction that changes `tasks`.
+    """
+
+    __tablename__ = "task_list_counts"
+
+    user_id: str = Field(sa_column=Column(Text, primary_key=True))
+    list_key: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    total: int = Field(sa_column=Column(BigInteger, nullable=False))
+    completed: int = Field(sa_column=Column(BigInteger, nullable=False))
